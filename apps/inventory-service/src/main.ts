@@ -1,0 +1,21 @@
+import { createLogger, exitOnStartupError, openDatabase, startServer } from '@chaos-platform/service-kit';
+import { buildApp } from './app.js';
+import { readConfig } from './config.js';
+import { migrations } from './migrations.js';
+import { StockStore } from './stock.js';
+
+try {
+  const config = readConfig();
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    fileName: 'inventory.db',
+    migrations,
+    poolMax: config.DB_POOL_MAX,
+  });
+  await new StockStore(db).seed(config.SEED_STOCK);
+  const app = await buildApp({ config, db, logger: createLogger(config.LOG_LEVEL, 'inventory-service') });
+  await startServer(app, { config, onShutdown: () => db.close() });
+} catch (error) {
+  exitOnStartupError('inventory-service', error);
+}

@@ -1,0 +1,159 @@
+// Stock and reservations. Every change is one transaction whose decrement is conditional
+// (available >= quantity), so replicas racing for the last unit can never oversell.
+import type { Database, Queryable } from '@chaos-platform/service-kit';
+import { catalogue } from './migrations.js';
+
+export interface Product {
+  product_id: string;
+  name: string;
+  available: number;
+  reserved: number;
+}
+
+export interface Reservation {
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  status: 'reserved' | 'released';
+  created_at: string;
+  updated_at: string;
+}
+
+export type ReserveResult =
+  | { outcome: 'reserved' | 'already-reserved'; reservation: Reservation }
+  | { outcome: 'unknown-product' }
+  | { outcome: 'out-of-stock'; available: number }
+  | { outcome: 'mismatch'; reservation: Reservation };
+
+export type ReleaseResult =
+  | { outcome: 'released' | 'already-released'; reservation: Reservation }
+  | { outcome: 'not-found' };
+
+class OutOfStock extends Error {
+  constructor(readonly available: number) {
+    super('out of stock');
+  }
+}
+
+export class StockStore {
+  constructor(private readonly db: Database) {}
+
+  /** Creates the catalogue on a new database; never touches products that exist. */
+  async seed(units: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const { product_id, name } of catalogue) {
+        await tx.execute(
+          'INSERT INTO products (product_id, name, available, reserved) VALUES ($1, $2, $3, 0) ON CONFLICT (product_id) DO NOTHING',
+          [product_id, name, units],
+        );
+      }
+    });
+  }
+
+  async products(): Promise<Product[]> {
+    return this.db.query<Product & Record<string, unknown>>(
+      'SELECT product_id, name, available, reserved FROM products ORDER BY product_id',
+    );
+  }
+
+  async product(productId: string): Promise<Product | undefined> {
+    const [row] = await this.db.query<Product & Record<string, unknown>>(
+      'SELECT product_id, name, available, reserved FROM products WHERE product_id = $1',
+      [productId],
+    );
+    return row;
+  }
+
+  async reservation(orderId: string): Promise<Reservation | undefined> {
+    const [row] = await this.db.query<Reservation & Record<string, unknown>>(
+      'SELECT * FROM reservations WHERE order_id = $1',
+      [orderId],
+    );
+    return row;
+  }
+
+  /** Idempotent per order id: reserving an order twice reserves once. */
+  async reserve(orderId: string, productId: string, quantity: number): Promise<ReserveResult> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const [product] = await tx.query('SELECT product_id FROM products WHERE product_id = $1', [productId]);
+        if (!product) return { outcome: 'unknown-product' };
+
+        const now = new Date().toISOString();
+        const inserted = await tx.execute(
+          `INSERT INTO reservations (order_id, product_id, quantity, status, created_at, updated_at)
+           VALUES ($1, $2, $3, 'reserved', $4, $4) ON CONFLICT (order_id) DO NOTHING`,
+          [orderId, productId, quantity, now],
+        );
+        if (inserted === 1) {
+          await take(tx, productId, quantity);
+          return { outcome: 'reserved', reservation: await mustFind(tx, orderId) };
+        }
+
+        const existing = await mustFind(tx, orderId);
+        if (existing.product_id !== productId || existing.quantity !== quantity) {
+          return { outcome: 'mismatch', reservation: existing };
+        }
+        if (existing.status === 'reserved') return { outcome: 'already-reserved', reservation: existing };
+
+        // Released earlier (the order failed) and asked for again: take the stock again.
+        await tx.execute("UPDATE reservations SET status = 'reserved', updated_at = $2 WHERE order_id = $1", [
+          orderId,
+          now,
+        ]);
+        await take(tx, productId, quantity);
+        return { outcome: 'reserved', reservation: await mustFind(tx, orderId) };
+      });
+    } catch (error) {
+      if (error instanceof OutOfStock) return { outcome: 'out-of-stock', available: error.available };
+      throw error;
+    }
+  }
+
+  /** Idempotent: releasing twice gives the stock back once. */
+  async release(orderId: string): Promise<ReleaseResult> {
+    return this.db.transaction(async (tx) => {
+      const existing = await tx.query<Reservation & Record<string, unknown>>(
+        'SELECT * FROM reservations WHERE order_id = $1',
+        [orderId],
+      );
+      const reservation = existing[0];
+      if (!reservation) return { outcome: 'not-found' };
+      if (reservation.status === 'released') return { outcome: 'already-released', reservation };
+
+      const changed = await tx.execute(
+        "UPDATE reservations SET status = 'released', updated_at = $2 WHERE order_id = $1 AND status = 'reserved'",
+        [orderId, new Date().toISOString()],
+      );
+      if (changed === 1) {
+        await tx.execute(
+          'UPDATE products SET available = available + $1, reserved = reserved - $1 WHERE product_id = $2',
+          [reservation.quantity, reservation.product_id],
+        );
+      }
+      return { outcome: changed === 1 ? 'released' : 'already-released', reservation: await mustFind(tx, orderId) };
+    });
+  }
+}
+
+async function take(tx: Queryable, productId: string, quantity: number): Promise<void> {
+  const taken = await tx.execute(
+    'UPDATE products SET available = available - $1, reserved = reserved + $1 WHERE product_id = $2 AND available >= $1',
+    [quantity, productId],
+  );
+  if (taken === 0) {
+    const [row] = await tx.query<{ available: number }>('SELECT available FROM products WHERE product_id = $1', [
+      productId,
+    ]);
+    // Throwing rolls back the reservation row written in the same transaction.
+    throw new OutOfStock(row?.available ?? 0);
+  }
+}
+
+async function mustFind(tx: Queryable, orderId: string): Promise<Reservation> {
+  const [row] = await tx.query<Reservation & Record<string, unknown>>('SELECT * FROM reservations WHERE order_id = $1', [
+    orderId,
+  ]);
+  if (!row) throw new Error(`reservation ${orderId} vanished inside its transaction`);
+  return row;
+}

@@ -1,0 +1,201 @@
+// Orders and their outbox. Every status change and the message it owes another service are
+// written in one transaction (the transactional outbox).
+import { createHash, randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '@chaos-platform/service-kit';
+
+export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'failed';
+
+export interface OrderRequest {
+  product_id: string;
+  quantity: number;
+  email: string;
+}
+
+export interface Order extends OrderRequest {
+  id: string;
+  status: OrderStatus;
+  failure_reason: string | null;
+  idempotency_key: string | null;
+  request_hash: string;
+  created_at: string;
+}
+
+export type OutboxKind = 'notify' | 'release';
+
+export interface OutboxMessage {
+  order_id: string;
+  kind: OutboxKind;
+  payload: string;
+  attempts: number;
+}
+
+type DbRow<T> = T & Record<string, unknown>;
+
+const ORDER_COLUMNS =
+  'id, idempotency_key, request_hash, product_id, quantity, email, status, failure_reason, created_at';
+
+/** Identifies a request body, so an Idempotency-Key reused for a different order is caught. */
+export const requestHash = ({ product_id, quantity, email }: OrderRequest): string =>
+  createHash('sha256').update(JSON.stringify([product_id, quantity, email])).digest('hex');
+
+export class OrdersStore {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async byId(id: string): Promise<Order | undefined> {
+    const [row] = await this.db.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
+    return row;
+  }
+
+  async byIdempotencyKey(key: string): Promise<Order | undefined> {
+    const [row] = await this.db.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1`, [
+      key,
+    ]);
+    return row;
+  }
+
+  /** Stores a new pending order; with a key already taken, returns the order that holds it instead. */
+  async createPending(request: OrderRequest, idempotencyKey: string | undefined): Promise<{ order: Order; created: boolean }> {
+    const id = randomUUID();
+    const inserted = await this.db.query<DbRow<Order>>(
+      `INSERT INTO orders (id, idempotency_key, request_hash, product_id, quantity, email, status, created_at, updated_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING ${ORDER_COLUMNS}`,
+      [
+        id,
+        idempotencyKey ?? null,
+        requestHash(request),
+        request.product_id,
+        request.quantity,
+        request.email,
+        new Date(this.now()).toISOString(),
+        this.now(),
+      ],
+    );
+    if (inserted[0]) return { order: inserted[0], created: true };
+    const holder = idempotencyKey === undefined ? undefined : await this.byIdempotencyKey(idempotencyKey);
+    if (!holder) throw new Error('order insert conflicted but no order holds the idempotency key');
+    return { order: holder, created: false };
+  }
+
+  /** Marks a pending attempt as still alive, so the pending timeout counts from the latest try. */
+  async touch(id: string): Promise<void> {
+    await this.db.execute("UPDATE orders SET updated_at_ms = $2 WHERE id = $1 AND status = 'pending'", [id, this.now()]);
+  }
+
+  /** pending -> confirmed, queueing the notification. Returns the order as it stands afterwards. */
+  async confirm(order: Order): Promise<Order> {
+    return this.db.transaction(async (tx) => {
+      const changed = await this.setStatus(tx, order.id, 'confirmed', null);
+      if (changed) {
+        await this.enqueue(tx, order.id, 'notify', {
+          order_id: order.id,
+          email: order.email,
+          product_id: order.product_id,
+          quantity: order.quantity,
+        });
+      }
+      return this.mustFind(tx, order.id);
+    });
+  }
+
+  /** pending -> rejected (the inventory said no: nothing is reserved, nothing to release). */
+  async reject(id: string, reason: string): Promise<Order> {
+    return this.db.transaction(async (tx) => {
+      await this.setStatus(tx, id, 'rejected', reason);
+      return this.mustFind(tx, id);
+    });
+  }
+
+  /** pending -> failed, queueing the release of whatever the inventory may have reserved for it. */
+  async fail(id: string, reason: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const changed = await this.setStatus(tx, id, 'failed', reason);
+      if (changed) await this.enqueue(tx, id, 'release', { order_id: id });
+      return changed;
+    });
+  }
+
+  /** Queues a release for an order that ended failed while a reservation for it was being made. */
+  async queueRelease(id: string): Promise<void> {
+    await this.db.transaction((tx) => this.enqueue(tx, id, 'release', { order_id: id }));
+  }
+
+  async stalePending(olderThanMs: number, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      "SELECT id FROM orders WHERE status = 'pending' AND updated_at_ms < $1 ORDER BY updated_at_ms LIMIT $2",
+      [this.now() - olderThanMs, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Leases up to `limit` due messages for `leaseMs`. The lease conditions are repeated outside the
+   * sub-select so that, with several replicas, PostgreSQL's re-check lets only one of them win a row.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+    const now = this.now();
+    return this.db.query<DbRow<OutboxMessage>>(
+      `UPDATE outbox SET locked_until_ms = $1, attempts = attempts + 1
+       WHERE (order_id, kind) IN (
+         SELECT order_id, kind FROM outbox
+         WHERE delivered_at IS NULL AND next_attempt_at_ms <= $2 AND (locked_until_ms IS NULL OR locked_until_ms <= $2)
+         ORDER BY next_attempt_at_ms LIMIT $3)
+       AND delivered_at IS NULL AND (locked_until_ms IS NULL OR locked_until_ms <= $2)
+       RETURNING order_id, kind, payload, attempts`,
+      [now + leaseMs, now, limit],
+    );
+  }
+
+  async delivered(message: OutboxMessage, note: string | null = null): Promise<void> {
+    await this.db.execute(
+      'UPDATE outbox SET delivered_at = $3, locked_until_ms = NULL, last_error = $4 WHERE order_id = $1 AND kind = $2',
+      [message.order_id, message.kind, new Date(this.now()).toISOString(), note],
+    );
+  }
+
+  async retryLater(message: OutboxMessage, delayMs: number, error: string): Promise<void> {
+    await this.db.execute(
+      'UPDATE outbox SET next_attempt_at_ms = $3, locked_until_ms = NULL, last_error = $4 WHERE order_id = $1 AND kind = $2',
+      [message.order_id, message.kind, this.now() + delayMs, error],
+    );
+  }
+
+  async undelivered(): Promise<Array<{ kind: OutboxKind; count: number }>> {
+    return this.db.query<{ kind: OutboxKind; count: number }>(
+      'SELECT kind, COUNT(*) AS count FROM outbox WHERE delivered_at IS NULL GROUP BY kind',
+    );
+  }
+
+  async outboxEntry(orderId: string, kind: OutboxKind): Promise<Record<string, unknown> | undefined> {
+    const [row] = await this.db.query('SELECT * FROM outbox WHERE order_id = $1 AND kind = $2', [orderId, kind]);
+    return row;
+  }
+
+  private async setStatus(tx: Queryable, id: string, status: OrderStatus, reason: string | null): Promise<boolean> {
+    const changed = await tx.execute(
+      "UPDATE orders SET status = $2, failure_reason = $3, updated_at_ms = $4 WHERE id = $1 AND status = 'pending'",
+      [id, status, reason, this.now()],
+    );
+    return changed === 1;
+  }
+
+  private async enqueue(tx: Queryable, orderId: string, kind: OutboxKind, payload: object): Promise<void> {
+    // A release asked for again is re-armed: releasing is idempotent, a missed one leaks stock.
+    await tx.execute(
+      `INSERT INTO outbox (order_id, kind, payload, next_attempt_at_ms, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (order_id, kind) DO UPDATE SET delivered_at = NULL, next_attempt_at_ms = excluded.next_attempt_at_ms
+       WHERE outbox.kind = 'release'`,
+      [orderId, kind, JSON.stringify(payload), this.now(), new Date(this.now()).toISOString()],
+    );
+  }
+
+  private async mustFind(tx: Queryable, id: string): Promise<Order> {
+    const [row] = await tx.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
+    if (!row) throw new Error(`order ${id} vanished inside its transaction`);
+    return row;
+  }
+}

@@ -1,0 +1,54 @@
+// Configuration comes only from environment variables, validated once at startup.
+import envSchema from 'env-schema';
+import { type Static, type TObject, type TProperties, Type } from 'typebox';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Settings every service shares; a service adds its own with `serviceConfigSchema`. */
+export const baseConfigProperties = {
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  /** Time between readiness turning 503 and the server closing, so load balancers stop sending traffic. */
+  SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
+  /** Hard limit for the whole graceful shutdown; past it the process exits non-zero. */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  /** Shed load (503) when the event loop lags more than this; 0 turns the check off. */
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
+  /** Shed load when the V8 heap in use exceeds this share of its limit; 0 turns the check off. */
+  LOAD_SHED_MAX_HEAP_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
+  LOAD_SHED_RETRY_AFTER_S: Type.Integer({ minimum: 1, maximum: 3600, default: 1 }),
+};
+
+export function serviceConfigSchema<P extends TProperties>(defaultPort: number, properties: P) {
+  // additionalProperties: false makes the result hold only known settings, not the whole environment.
+  return Type.Object(
+    {
+      PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: defaultPort }),
+      ...baseConfigProperties,
+      ...properties,
+    },
+    { additionalProperties: false },
+  );
+}
+
+export type BaseConfig = Static<ReturnType<typeof serviceConfigSchema<Record<never, never>>>>;
+
+/** Validates `env` against `schema`, applying defaults; throws ConfigError naming every bad variable. */
+export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv = process.env): Static<S> {
+  // Empty strings count as unset, so `FOO=` in a manifest falls back to the default.
+  const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  try {
+    return envSchema<Static<S>>({ schema, data, env: false });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`invalid configuration: ${message.replaceAll('env/', '')}`);
+  }
+}
