@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -23,8 +23,9 @@ export function createLogger(level: string, service: string): Logger {
 }
 
 /** Keeps a caller's request id (so one id follows a request across services) or makes one. */
-export const requestIdOptions = {
-  requestIdHeader: REQUEST_ID_HEADER,
-  requestIdLogLabel: 'request_id',
-  genReqId: () => randomUUID(),
-} satisfies FastifyServerOptions;
+export const requestIdOptions = () =>
+  ({
+    requestIdHeader: REQUEST_ID_HEADER,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    genReqId: () => randomUUID(),
+  }) satisfies FastifyServerOptions;

@@ -25,7 +25,7 @@ export interface ServiceAppOptions {
 export async function createServiceApp(opts: ServiceAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    ...requestIdOptions,
+    ...requestIdOptions(),
     bodyLimit: opts.bodyLimit ?? 16 * 1024,
     ajv: {
       // "2" is not a quantity: wrong types are rejected, not coerced.
