@@ -1,0 +1,86 @@
+// PostgreSQL through a pg pool. BIGINT (counts, millisecond timestamps) comes back as a number,
+// as it does from SQLite, so callers see the same rows from both.
+import pg from 'pg';
+import { redactUrl } from './errors.js';
+import { applyMigrations } from './migrate.js';
+import type { Database, Migration, Queryable } from './types.js';
+
+const INT8_OID = 20;
+// Any constant: it names the lock replicas take while migrating.
+const MIGRATION_LOCK = 727_274_001;
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
+  async query<T>(sql: string, params: readonly unknown[] = []) {
+    return (await client.query(sql, params as unknown[])).rows as T[];
+  },
+  async execute(sql: string, params: readonly unknown[] = []) {
+    return (await client.query(sql, params as unknown[])).rowCount ?? 0;
+  },
+});
+
+export async function openPostgres(url: string, migrations: readonly Migration[], poolMax = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolMax, types, connectionTimeoutMillis: 5000 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+
+  const onConnection = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // A client whose rollback fails is broken: release it with the error so the pool drops it.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  };
+
+  const transaction = <T>(fn: (tx: Queryable) => Promise<T>) => onConnection((client) => fn(onClient(client)));
+
+  try {
+    await onConnection(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const target = { ...onClient(client), script: async (sql: string) => void (await client.query(sql)) };
+      await applyMigrations(target, 'postgres', migrations);
+    });
+  } catch (error) {
+    await pool.end();
+    const password = safePassword(url);
+    const message = (error as Error).message;
+    throw new Error(
+      `cannot open PostgreSQL database ${redactUrl(url)}: ${password ? message.replaceAll(password, '***') : message}`,
+    );
+  }
+
+  let closed = false;
+  return {
+    dialect: 'postgres',
+    ...onClient(pool),
+    transaction,
+    ping: async () => void (await pool.query('SELECT 1')),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+function safePassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,89 @@
+// Embedded SQLite (node:sqlite, no native addon). Safe for several processes sharing one file:
+// WAL lets readers run beside a writer, and every transaction takes the write lock up front
+// (BEGIN IMMEDIATE), so two replicas' read-then-write transactions queue instead of deadlocking.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { applyMigrations, type MigrationTarget } from './migrate.js';
+import type { Database, Migration, Queryable } from './types.js';
+
+/** Runs async work one piece at a time: one connection cannot hold two interleaved transactions. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+// `$1` becomes `?1`: SQLite's numbered parameters, so a placeholder may repeat as in PostgreSQL.
+const translate = (sql: string) => sql.replace(/\$(\d+)/g, '?$1');
+
+function bind(params: readonly unknown[]): SQLInputValue[] {
+  return params.map((value) => {
+    if (value === undefined || value === null) return null;
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    if (value instanceof Date) return value.toISOString();
+    return value as SQLInputValue;
+  });
+}
+
+class Connection implements MigrationTarget {
+  constructor(private readonly db: DatabaseSync) {}
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.db.prepare(translate(sql)).all(...bind(params)) as T[];
+  }
+
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return Number(this.db.prepare(translate(sql)).run(...bind(params)).changes);
+  }
+
+  async script(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(this);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+// Handles on one file in one process share a mutex: while one holds the write lock across an
+// await, another's BEGIN IMMEDIATE would block the event loop that lock is waiting for.
+// Other processes just wait (busy timeout) for the short transactions to commit.
+const mutexes = new Map<string, Mutex>();
+
+export async function openSqlite(dataDir: string, fileName: string, migrations: readonly Migration[]): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const path = resolve(dataDir, fileName);
+  const mutex = mutexes.get(path) ?? new Mutex();
+  mutexes.set(path, mutex);
+
+  const db = new DatabaseSync(path, { timeout: 5000 });
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  const connection = new Connection(db);
+  await mutex.run(() => connection.transaction(() => applyMigrations(connection, 'sqlite', migrations)));
+
+  let closed = false;
+  return {
+    dialect: 'sqlite',
+    query: (sql, params) => mutex.run(() => connection.query(sql, params)),
+    execute: (sql, params) => mutex.run(() => connection.execute(sql, params)),
+    transaction: (fn) => mutex.run(() => connection.transaction(fn)),
+    ping: () => mutex.run(async () => void db.prepare('SELECT 1').get()),
+    close: () =>
+      mutex.run(async () => {
+        if (!closed) db.close();
+        closed = true;
+      }),
+  };
+}

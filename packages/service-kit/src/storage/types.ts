@@ -1,0 +1,24 @@
+export type Dialect = 'postgres' | 'sqlite';
+
+/** What a transaction and a database share. SQL uses `$1..$n` placeholders on both dialects. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a statement and returns how many rows it changed. */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface Database extends Queryable {
+  readonly dialect: Dialect;
+  /** Commits when `fn` resolves, rolls back and rethrows when it rejects. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Migration {
+  id: number;
+  name: string;
+  /** One SQL script, or one per dialect where they differ. */
+  up: string | Record<Dialect, string>;
+}
