@@ -1,0 +1,180 @@
+// One resilient client per downstream service: an undici keep-alive pool behind cockatiel's
+// retry (idempotent calls only), circuit breaker and per-attempt timeout.
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  handleWhen,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import { Pool } from 'undici';
+import { DownstreamUnavailableError } from './errors.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+export interface DownstreamOptions {
+  name: string;
+  baseUrl: string;
+  /** Per attempt: a hung downstream costs at most this much per try. */
+  timeoutMs: number;
+  /** Extra attempts for idempotent requests. */
+  retries: number;
+  retryBaseDelayMs: number;
+  /** Consecutive failures that open the breaker. */
+  breakerThreshold: number;
+  /** How long the breaker stays open before letting one trial call through. */
+  breakerHalfOpenAfterMs: number;
+  /** Keep-alive connections in the pool. */
+  connections?: number;
+  logger?: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+}
+
+export interface DownstreamRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Safe to send twice. Defaults to true for GET, PUT and DELETE, false for POST. */
+  idempotent?: boolean;
+}
+
+export interface DownstreamResponse<T = unknown> {
+  status: number;
+  body: T;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+class ServerError extends Error {
+  constructor(readonly status: number) {
+    super(`answered ${status}`);
+  }
+}
+
+class AttemptTimeout extends Error {}
+
+export class Downstream {
+  readonly name: string;
+  private readonly pool: Pool;
+  private readonly breaker;
+  private readonly once;
+  private readonly withRetries;
+  private openedAt = 0;
+  private readonly listeners = new Set<(state: BreakerState) => void>();
+
+  constructor(private readonly opts: DownstreamOptions) {
+    this.name = opts.name;
+    this.pool = new Pool(opts.baseUrl, {
+      connections: opts.connections ?? 32,
+      keepAliveTimeout: 10_000,
+      // undici's own timeouts default to 300 s; the policy's timeout is the one that should fire.
+      connectTimeout: opts.timeoutMs,
+      headersTimeout: opts.timeoutMs * 2,
+      bodyTimeout: opts.timeoutMs * 2,
+    });
+    this.breaker = circuitBreaker(handleAll, {
+      halfOpenAfter: opts.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(opts.breakerThreshold),
+    });
+    // Cooperative: the signal reaches undici, which abandons the socket; nothing is aborted after success.
+    const attemptTimeout = timeout(opts.timeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+    this.once = wrap(this.breaker, attemptTimeout);
+    this.withRetries = wrap(
+      retry(
+        handleWhen((error) => !(error instanceof BrokenCircuitError)),
+        {
+          maxAttempts: opts.retries,
+          backoff: new ExponentialBackoff({ initialDelay: opts.retryBaseDelayMs, maxDelay: opts.timeoutMs }),
+        },
+      ),
+      this.breaker,
+      attemptTimeout,
+    );
+
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
+    });
+    this.breaker.onStateChange((circuit) => {
+      const state = STATES[circuit];
+      const log = { downstream: this.name, state };
+      if (state === 'open') opts.logger?.warn(log, `circuit breaker for ${this.name} opened`);
+      else opts.logger?.info(log, `circuit breaker for ${this.name} is ${state}`);
+      for (const listener of this.listeners) listener(state);
+    });
+  }
+
+  get state(): BreakerState {
+    return STATES[this.breaker.state];
+  }
+
+  onStateChange(listener: (state: BreakerState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** 2xx-4xx come back as responses; no answer, a timeout or a 5xx throws DownstreamUnavailableError. */
+  async request<T = unknown>(req: DownstreamRequest): Promise<DownstreamResponse<T>> {
+    const idempotent = req.idempotent ?? req.method !== 'POST';
+    const policy = idempotent && this.opts.retries > 0 ? this.withRetries : this.once;
+    try {
+      return await policy.execute(({ signal }) => this.attempt<T>(req, signal));
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async attempt<T>(req: DownstreamRequest, signal: AbortSignal): Promise<DownstreamResponse<T>> {
+    try {
+      const res = await this.pool.request({
+        method: req.method,
+        path: req.path,
+        signal,
+        headers: {
+          accept: 'application/json',
+          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...req.headers,
+        },
+        body: req.body === undefined ? null : JSON.stringify(req.body),
+      });
+      if (res.statusCode >= 500) {
+        await res.body.dump();
+        throw new ServerError(res.statusCode);
+      }
+      const text = await res.body.text();
+      const json = /json/.test(String(res.headers['content-type'] ?? '')) && text !== '';
+      return { status: res.statusCode, headers: res.headers, body: (json ? JSON.parse(text) : text) as T };
+    } catch (error) {
+      if (signal.aborted && !(error instanceof ServerError)) throw new AttemptTimeout('timed out', { cause: error });
+      throw error;
+    }
+  }
+
+  private unavailable(error: unknown): DownstreamUnavailableError {
+    if (error instanceof BrokenCircuitError) {
+      const remainingMs = this.opts.breakerHalfOpenAfterMs - (Date.now() - this.openedAt);
+      const retryAfter = Math.max(1, Math.ceil(remainingMs / 1000));
+      return new DownstreamUnavailableError(this.name, 'circuit-open', retryAfter, undefined, { cause: error });
+    }
+    if (error instanceof ServerError) {
+      return new DownstreamUnavailableError(this.name, 'server-error', 1, error.status, { cause: error });
+    }
+    const reason = error instanceof AttemptTimeout ? 'timeout' : 'connection';
+    return new DownstreamUnavailableError(this.name, reason, 1, undefined, { cause: error });
+  }
+}

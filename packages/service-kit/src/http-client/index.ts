@@ -1,0 +1,8 @@
+export {
+  type BreakerState,
+  Downstream,
+  type DownstreamOptions,
+  type DownstreamRequest,
+  type DownstreamResponse,
+} from './downstream.js';
+export { DownstreamUnavailableError, type UnavailableReason } from './errors.js';
