@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
-import { openTestDatabase, type TestDatabase } from '../../../packages/service-kit/src/storage/test-support/databases.js';
+import {
+  openTestDatabase,
+  type TestDatabase,
+} from '../../../packages/service-kit/src/storage/test-support/databases.js';
 import { buildApp } from './app.js';
 import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
@@ -20,7 +23,8 @@ afterEach(async () => {
   await store.cleanup();
 });
 
-const reserve = (body: unknown) => app.inject({ method: 'POST', url: '/reservations', payload: body as object });
+const reserve = (body: unknown) =>
+  app.inject({ method: 'POST', url: '/reservations', payload: body as object });
 const available = async (productId: string) =>
   (await app.inject(`/inventory/${productId}`)).json<{ available: number }>().available;
 

@@ -30,8 +30,13 @@ export interface InventoryRoutesOptions {
   metrics: InventoryMetrics;
 }
 
-export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> = async (app, { stock, metrics }) => {
-  app.get('/inventory', { schema: { response: { 200: Type.Array(Product), ...errors } } }, () => stock.products());
+export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> = async (
+  app,
+  { stock, metrics },
+) => {
+  app.get('/inventory', { schema: { response: { 200: Type.Array(Product), ...errors } } }, () =>
+    stock.products(),
+  );
 
   app.get(
     '/inventory/:product_id',
@@ -113,7 +118,17 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> 
 };
 
 const unknownProduct = (productId: string) =>
-  new HttpProblem({ status: 404, title: 'Unknown product', type: 'unknown-product', detail: `no product ${productId}` });
+  new HttpProblem({
+    status: 404,
+    title: 'Unknown product',
+    type: 'unknown-product',
+    detail: `no product ${productId}`,
+  });
 
 const noReservation = (orderId: string) =>
-  new HttpProblem({ status: 404, title: 'Not Found', type: 'unknown-reservation', detail: `no reservation for ${orderId}` });
+  new HttpProblem({
+    status: 404,
+    title: 'Not Found',
+    type: 'unknown-reservation',
+    detail: `no reservation for ${orderId}`,
+  });

@@ -76,7 +76,9 @@ export class StockStore {
   async reserve(orderId: string, productId: string, quantity: number): Promise<ReserveResult> {
     try {
       return await this.db.transaction(async (tx) => {
-        const [product] = await tx.query('SELECT product_id FROM products WHERE product_id = $1', [productId]);
+        const [product] = await tx.query('SELECT product_id FROM products WHERE product_id = $1', [
+          productId,
+        ]);
         if (!product) return { outcome: 'unknown-product' };
 
         const now = new Date().toISOString();
@@ -131,7 +133,10 @@ export class StockStore {
           [reservation.quantity, reservation.product_id],
         );
       }
-      return { outcome: changed === 1 ? 'released' : 'already-released', reservation: await mustFind(tx, orderId) };
+      return {
+        outcome: changed === 1 ? 'released' : 'already-released',
+        reservation: await mustFind(tx, orderId),
+      };
     });
   }
 }
@@ -142,18 +147,20 @@ async function take(tx: Queryable, productId: string, quantity: number): Promise
     [quantity, productId],
   );
   if (taken === 0) {
-    const [row] = await tx.query<{ available: number }>('SELECT available FROM products WHERE product_id = $1', [
-      productId,
-    ]);
+    const [row] = await tx.query<{ available: number }>(
+      'SELECT available FROM products WHERE product_id = $1',
+      [productId],
+    );
     // Throwing rolls back the reservation row written in the same transaction.
     throw new OutOfStock(row?.available ?? 0);
   }
 }
 
 async function mustFind(tx: Queryable, orderId: string): Promise<Reservation> {
-  const [row] = await tx.query<Reservation & Record<string, unknown>>('SELECT * FROM reservations WHERE order_id = $1', [
-    orderId,
-  ]);
+  const [row] = await tx.query<Reservation & Record<string, unknown>>(
+    'SELECT * FROM reservations WHERE order_id = $1',
+    [orderId],
+  );
   if (!row) throw new Error(`reservation ${orderId} vanished inside its transaction`);
   return row;
 }

@@ -1,4 +1,10 @@
-import { createLogger, Downstream, exitOnStartupError, openDatabase, startServer } from '@chaos-platform/service-kit';
+import {
+  createLogger,
+  Downstream,
+  exitOnStartupError,
+  openDatabase,
+  startServer,
+} from '@chaos-platform/service-kit';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, readConfig } from './config.js';

@@ -27,7 +27,8 @@ export function createOrderMetrics(
     help: 'Circuit breaker state per downstream: 0 closed, 1 half-open, 2 open',
     labelNames: ['downstream'],
     collect() {
-      for (const downstream of downstreams) this.set({ downstream: downstream.name }, BREAKER_VALUE[downstream.state]);
+      for (const downstream of downstreams)
+        this.set({ downstream: downstream.name }, BREAKER_VALUE[downstream.state]);
     },
   });
   const opens = new Counter({

@@ -36,7 +36,9 @@ const ORDER_COLUMNS =
 
 /** Identifies a request body, so an Idempotency-Key reused for a different order is caught. */
 export const requestHash = ({ product_id, quantity, email }: OrderRequest): string =>
-  createHash('sha256').update(JSON.stringify([product_id, quantity, email])).digest('hex');
+  createHash('sha256')
+    .update(JSON.stringify([product_id, quantity, email]))
+    .digest('hex');
 
 export class OrdersStore {
   constructor(
@@ -45,19 +47,25 @@ export class OrdersStore {
   ) {}
 
   async byId(id: string): Promise<Order | undefined> {
-    const [row] = await this.db.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
-    return row;
-  }
-
-  async byIdempotencyKey(key: string): Promise<Order | undefined> {
-    const [row] = await this.db.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1`, [
-      key,
+    const [row] = await this.db.query<DbRow<Order>>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [
+      id,
     ]);
     return row;
   }
 
+  async byIdempotencyKey(key: string): Promise<Order | undefined> {
+    const [row] = await this.db.query<DbRow<Order>>(
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1`,
+      [key],
+    );
+    return row;
+  }
+
   /** Stores a new pending order; with a key already taken, returns the order that holds it instead. */
-  async createPending(request: OrderRequest, idempotencyKey: string | undefined): Promise<{ order: Order; created: boolean }> {
+  async createPending(
+    request: OrderRequest,
+    idempotencyKey: string | undefined,
+  ): Promise<{ order: Order; created: boolean }> {
     const id = randomUUID();
     const inserted = await this.db.query<DbRow<Order>>(
       `INSERT INTO orders (id, idempotency_key, request_hash, product_id, quantity, email, status, created_at, updated_at_ms)
@@ -83,7 +91,10 @@ export class OrdersStore {
 
   /** Marks a pending attempt as still alive, so the pending timeout counts from the latest try. */
   async touch(id: string): Promise<void> {
-    await this.db.execute("UPDATE orders SET updated_at_ms = $2 WHERE id = $1 AND status = 'pending'", [id, this.now()]);
+    await this.db.execute("UPDATE orders SET updated_at_ms = $2 WHERE id = $1 AND status = 'pending'", [
+      id,
+      this.now(),
+    ]);
   }
 
   /** pending -> confirmed, queueing the notification. Returns the order as it stands afterwards. */
@@ -171,11 +182,19 @@ export class OrdersStore {
   }
 
   async outboxEntry(orderId: string, kind: OutboxKind): Promise<Record<string, unknown> | undefined> {
-    const [row] = await this.db.query('SELECT * FROM outbox WHERE order_id = $1 AND kind = $2', [orderId, kind]);
+    const [row] = await this.db.query('SELECT * FROM outbox WHERE order_id = $1 AND kind = $2', [
+      orderId,
+      kind,
+    ]);
     return row;
   }
 
-  private async setStatus(tx: Queryable, id: string, status: OrderStatus, reason: string | null): Promise<boolean> {
+  private async setStatus(
+    tx: Queryable,
+    id: string,
+    status: OrderStatus,
+    reason: string | null,
+  ): Promise<boolean> {
     const changed = await tx.execute(
       "UPDATE orders SET status = $2, failure_reason = $3, updated_at_ms = $4 WHERE id = $1 AND status = 'pending'",
       [id, status, reason, this.now()],

@@ -49,7 +49,8 @@ export class OutboxWorker {
   async runOnce(): Promise<number> {
     const { orders, log } = this.deps;
     for (const id of await orders.stalePending(this.opts.pendingTimeoutMs, this.opts.batchSize)) {
-      if (await orders.fail(id, 'inventory-unavailable')) log.warn({ order_id: id }, 'pending order timed out');
+      if (await orders.fail(id, 'inventory-unavailable'))
+        log.warn({ order_id: id }, 'pending order timed out');
     }
     const due = await orders.claimDue(this.opts.batchSize, LEASE_MS);
     const results = await Promise.all(due.map((message) => this.deliver(message)));
@@ -85,7 +86,10 @@ export class OutboxWorker {
       const delay = Math.min(this.opts.maxBackoffMs, 250 * 2 ** Math.min(message.attempts, 16));
       await orders.retryLater(message, delay, reason);
       metrics.outboxDeliveries.inc({ kind: message.kind, outcome: 'retry' });
-      log.debug({ order_id: message.order_id, kind: message.kind, reason, delay }, 'outbox delivery deferred');
+      log.debug(
+        { order_id: message.order_id, kind: message.kind, reason, delay },
+        'outbox delivery deferred',
+      );
       return false;
     }
   }

@@ -1,11 +1,15 @@
 // POST /orders and GET /orders/:id through app.inject, with real inventory and notification
 // apps listening on loopback, so every downstream call is real HTTP through the real policies.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Downstream } from '@chaos-platform/service-kit';
+
 import * as inventoryService from '@chaos-platform/inventory-service';
 import * as notificationService from '@chaos-platform/notification-service';
+import { Downstream } from '@chaos-platform/service-kit';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
-import { openTestDatabase, type TestDatabase } from '../../../packages/service-kit/src/storage/test-support/databases.js';
+import {
+  openTestDatabase,
+  type TestDatabase,
+} from '../../../packages/service-kit/src/storage/test-support/databases.js';
 import { buildApp, type OrderApp } from './app.js';
 import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
@@ -63,10 +67,18 @@ beforeEach(async () => {
     inventoryService.buildApp({ config: inventoryService.readConfig({}), db: inventoryDb.db, logger: false }),
   );
   notification = new Peer(() =>
-    notificationService.buildApp({ config: notificationService.readConfig({}), db: notificationDb.db, logger: false }),
+    notificationService.buildApp({
+      config: notificationService.readConfig({}),
+      db: notificationDb.db,
+      mailer: notificationService.logMailer(silent, 'test'),
+      logger: false,
+    }),
   );
   await Promise.all([inventory.up(), notification.up()]);
-  clients = [downstream('inventory-service', inventory.url), downstream('notification-service', notification.url)];
+  clients = [
+    downstream('inventory-service', inventory.url),
+    downstream('notification-service', notification.url),
+  ];
   const [inventoryClient, notificationClient] = clients as [Downstream, Downstream];
   ordering = await buildApp({
     config: readConfig({}),
@@ -99,7 +111,10 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
   });
 
 const stock = async (productId = 'PROD-001') =>
-  (await fetch(`${inventory.url}/inventory/${productId}`)).json() as Promise<{ available: number; reserved: number }>;
+  (await fetch(`${inventory.url}/inventory/${productId}`)).json() as Promise<{
+    available: number;
+    reserved: number;
+  }>;
 
 const notificationOf = async (orderId: string) => {
   const res = await fetch(`${notification.url}/notifications/${orderId}`);
@@ -111,7 +126,12 @@ describe('POST /orders', () => {
     const res = await post(seedOrder);
     expect(res.statusCode).toBe(201);
     const order = res.json<{ id: string }>();
-    expect(order).toMatchObject({ ...seedOrder, status: 'confirmed', id: expect.any(String), created_at: expect.any(String) });
+    expect(order).toMatchObject({
+      ...seedOrder,
+      status: 'confirmed',
+      id: expect.any(String),
+      created_at: expect.any(String),
+    });
     expect(res.headers.location).toBe(`/orders/${order.id}`);
     expect(await stock()).toMatchObject({ available: 3, reserved: 2 });
 
@@ -136,7 +156,9 @@ describe('POST /orders', () => {
     await post(seedOrder, { 'idempotency-key': 'key-1' });
     const reused = await post({ ...seedOrder, quantity: 1 }, { 'idempotency-key': 'key-1' });
     expect(reused.statusCode).toBe(422);
-    expect(reused.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/idempotency-key-reused' });
+    expect(reused.json()).toMatchObject({
+      type: 'https://chaos-platform.dev/problems/idempotency-key-reused',
+    });
     expect((await stock()).available).toBe(3);
   });
 
@@ -180,7 +202,9 @@ describe('POST /orders', () => {
     const first = await post(seedOrder, { 'idempotency-key': 'during-outage' });
     expect(first.statusCode).toBe(503);
     expect(first.headers['retry-after']).toEqual(expect.any(String));
-    expect(first.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/dependency-unavailable' });
+    expect(first.json()).toMatchObject({
+      type: 'https://chaos-platform.dev/problems/dependency-unavailable',
+    });
     await post(seedOrder);
     expect(clients[0]?.state).toBe('open');
 
@@ -205,7 +229,10 @@ describe('POST /orders', () => {
     expect(res.statusCode).toBe(201);
     const { id } = res.json<{ id: string }>();
     expect(await outbox.runOnce()).toBe(0);
-    expect(await ordering.orders.outboxEntry(id, 'notify')).toMatchObject({ delivered_at: null, attempts: 1 });
+    expect(await ordering.orders.outboxEntry(id, 'notify')).toMatchObject({
+      delivered_at: null,
+      attempts: 1,
+    });
 
     await notification.up();
     outbox.start();
@@ -229,7 +256,12 @@ describe('POST /orders', () => {
 
     await new Promise((resolve) => setTimeout(resolve, 450)); // breaker half-opens
     const expiring = new OutboxWorker(
-      { ...ordering, inventory: clients[0] as Downstream, notification: clients[1] as Downstream, log: silent as never },
+      {
+        ...ordering,
+        inventory: clients[0] as Downstream,
+        notification: clients[1] as Downstream,
+        log: silent as never,
+      },
       { pollIntervalMs: 50, batchSize: 10, maxBackoffMs: 200, pendingTimeoutMs: 1 },
     );
     await new Promise((resolve) => setTimeout(resolve, 5));

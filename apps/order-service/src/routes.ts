@@ -44,7 +44,9 @@ export const orderRoutes: FastifyPluginAsyncTypebox<PlaceOrderDeps> = async (app
       schema: {
         body: OrderBody,
         headers: Type.Object({
-          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7E]+$' })),
+          'idempotency-key': Type.Optional(
+            Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7E]+$' }),
+          ),
         }),
         response: { 201: OrderView, ...errors },
       },
@@ -53,7 +55,12 @@ export const orderRoutes: FastifyPluginAsyncTypebox<PlaceOrderDeps> = async (app
       const started = performance.now();
       let outcome = 'error';
       try {
-        const { order, replayed } = await placeOrder(deps, request.body, request.headers['idempotency-key'], request.id);
+        const { order, replayed } = await placeOrder(
+          deps,
+          request.body,
+          request.headers['idempotency-key'],
+          request.id,
+        );
         outcome = replayed ? 'replayed' : 'created';
         if (replayed) reply.header('idempotent-replayed', 'true');
         return reply.code(201).header('location', `/orders/${order.id}`).send(view(order));
@@ -79,7 +86,12 @@ export const orderRoutes: FastifyPluginAsyncTypebox<PlaceOrderDeps> = async (app
     async (request) => {
       const order = await orders.byId(request.params.id);
       if (!order) {
-        throw new HttpProblem({ status: 404, title: 'Not Found', type: 'unknown-order', detail: `no order ${request.params.id}` });
+        throw new HttpProblem({
+          status: 404,
+          title: 'Not Found',
+          type: 'unknown-order',
+          detail: `no order ${request.params.id}`,
+        });
       }
       return view(order);
     },

@@ -3,7 +3,16 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { openTestDatabase } from '../../../packages/service-kit/src/storage/test-support/databases.js';
-import { eventually, freePort, http, order, startPlatform, startService, stopAll, tempDir } from './platform.js';
+import {
+  eventually,
+  freePort,
+  http,
+  order,
+  startPlatform,
+  startService,
+  stopAll,
+  tempDir,
+} from './platform.js';
 
 afterEach(stopAll);
 
@@ -41,7 +50,9 @@ describe('the platform as processes', () => {
     expect(ids.size).toBe(1);
     // A concurrent duplicate may be told to retry (503) while the first is in flight, never given a second order.
     for (const reply of replies) expect([201, 503]).toContain(reply.status);
-    const again = await http('POST', `${orders.url}/orders`, order('PROD-002', 3), { 'idempotency-key': 'retry-me' });
+    const again = await http('POST', `${orders.url}/orders`, order('PROD-002', 3), {
+      'idempotency-key': 'retry-me',
+    });
     expect(again.body.id).toBe([...ids][0]);
     expect((await http('GET', `${inventory.url}/inventory/PROD-002`)).body.available).toBe(97);
   });
@@ -103,7 +114,10 @@ describe('the platform as processes', () => {
       INVENTORY_URL: inventory.url,
       NOTIFICATION_URL: notification.url,
     };
-    const [a, b] = await Promise.all([startService('order-service', shared), startService('order-service', shared)]);
+    const [a, b] = await Promise.all([
+      startService('order-service', shared),
+      startService('order-service', shared),
+    ]);
 
     const acknowledged: string[] = [];
     let refused = 0;
@@ -138,7 +152,9 @@ describe('the platform as processes', () => {
       SHUTDOWN_DELAY_MS: '300',
     });
 
-    const inFlight = Array.from({ length: 10 }, () => http('POST', `${orders.url}/orders`, order('PROD-005', 1)));
+    const inFlight = Array.from({ length: 10 }, () =>
+      http('POST', `${orders.url}/orders`, order('PROD-005', 1)),
+    );
     await new Promise((resolve) => setTimeout(resolve, 150));
     const exit = orders.stop('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -162,14 +178,21 @@ describe.each(['sqlite', 'postgres'] as const)('two inventory replicas on %s', (
       ]);
       const replies = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          http('POST', `${replicas[i % 2]?.url}/reservations`, { order_id: `race-${i}`, product_id: 'PROD-001', quantity: 1 }),
+          http('POST', `${replicas[i % 2]?.url}/reservations`, {
+            order_id: `race-${i}`,
+            product_id: 'PROD-001',
+            quantity: 1,
+          }),
         ),
       );
       const statuses = replies.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(5);
       expect(statuses.filter((s) => s === 409)).toHaveLength(25);
       for (const replica of replicas) {
-        expect((await http('GET', `${replica.url}/inventory/PROD-001`)).body).toMatchObject({ available: 0, reserved: 5 });
+        expect((await http('GET', `${replica.url}/inventory/PROD-001`)).body).toMatchObject({
+          available: 0,
+          reserved: 5,
+        });
       }
     } finally {
       await stopAll();
@@ -188,10 +211,14 @@ async function slowProxy(target: string, delayMs: number): Promise<SlowProxy> {
   const port = await freePort();
   const server = createServer((req, res) => {
     setTimeout(() => {
-      const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(res);
-      });
+      const upstream = httpRequest(
+        `${target}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        },
+      );
       upstream.on('error', () => res.writeHead(502).end());
       req.pipe(upstream);
     }, delayMs);

@@ -45,7 +45,13 @@ export class ServiceProcess {
   /** Starts the process and resolves once /readyz answers 200. */
   async start(timeoutMs = 20_000): Promise<this> {
     const child = spawn(process.execPath, [join(repoRoot, 'apps', this.name, 'dist/main.js')], {
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port) },
+      env: {
+        PATH: process.env.PATH,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...this.env,
+        PORT: String(this.port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

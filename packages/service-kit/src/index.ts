@@ -1,9 +1,23 @@
-export { type BaseConfig, baseConfigProperties, ConfigError, loadConfig, serviceConfigSchema } from './config.js';
+// Brings fastify-metrics' `app.metrics` typing to every service that uses the kit.
+export type { IFastifyMetrics } from 'fastify-metrics';
+export {
+  type BaseConfig,
+  baseConfigProperties,
+  ConfigError,
+  loadConfig,
+  serviceConfigSchema,
+} from './config.js';
 export { type HealthOptions, healthPlugin, type ReadinessCheck } from './health.js';
 export * from './http-client/index.js';
 export { type LoadSheddingOptions, registerLoadShedding } from './load-shedding.js';
 export { createLogger, REQUEST_ID_HEADER } from './logger.js';
-export { HttpProblem, PROBLEM_CONTENT_TYPE, type ProblemInit, ProblemSchema, sendProblem } from './problem.js';
-export { createServiceApp, type ServiceAppOptions } from './service-app.js';
+export {
+  HttpProblem,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemInit,
+  ProblemSchema,
+  sendProblem,
+} from './problem.js';
 export { exitOnStartupError, type StartOptions, startServer } from './server.js';
+export { createServiceApp, type ServiceAppOptions } from './service-app.js';
 export * from './storage/index.js';

@@ -14,7 +14,11 @@ export function createLogger(level: string, service: string): Logger {
     base: { service },
     redact: ['req.headers.authorization', 'req.headers.cookie'],
     serializers: {
-      req: (request: FastifyRequest) => ({ method: request.method, url: request.url, remoteAddress: request.ip }),
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: request.url,
+        remoteAddress: request.ip,
+      }),
       res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
       err: pino.stdSerializers.err,
     },

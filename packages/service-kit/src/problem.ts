@@ -87,7 +87,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
       return sendProblem(reply, { status, title: titles[status] ?? 'Client Error', detail: error.message });
     }
     if (status === 503) {
-      return sendProblem(reply, { status, title: titles[503] ?? 'Service Unavailable', detail: error.message });
+      return sendProblem(reply, {
+        status,
+        title: titles[503] ?? 'Service Unavailable',
+        detail: error.message,
+      });
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, { status: 500, title: 'Internal Server Error' });

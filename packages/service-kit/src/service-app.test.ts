@@ -4,7 +4,11 @@ import { Type } from 'typebox';
 import { HttpProblem } from './problem.js';
 import { createServiceApp } from './service-app.js';
 
-const config = { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: 1000, LOAD_SHED_MAX_HEAP_RATIO: 0.9, LOAD_SHED_RETRY_AFTER_S: 2 };
+const config = {
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: 1000,
+  LOAD_SHED_MAX_HEAP_RATIO: 0.9,
+  LOAD_SHED_RETRY_AFTER_S: 2,
+};
 
 let app: FastifyInstance;
 afterEach(() => app?.close());
@@ -37,7 +41,12 @@ async function build(opts: { ready?: () => Promise<void>; heapRatio?: number } =
 }
 
 const post = (payload: string, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': 'application/json', ...headers } });
+  app.inject({
+    method: 'POST',
+    url: '/things',
+    payload,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 describe('createServiceApp', () => {
   it('answers liveness and readiness', async () => {
@@ -103,9 +112,9 @@ describe('createServiceApp', () => {
 
   it('echoes the caller request id, or makes one', async () => {
     await build();
-    expect((await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123' } })).headers['x-request-id']).toBe(
-      'abc-123',
-    );
+    expect(
+      (await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123' } })).headers['x-request-id'],
+    ).toBe('abc-123');
     expect((await app.inject('/healthz')).headers['x-request-id']).toEqual(expect.any(String));
   });
 

@@ -32,9 +32,11 @@ async function serve(handler: Handler) {
   return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 }
 
-const json = (status: number, body: unknown): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
+const json =
+  (status: number, body: unknown): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
 
 function client(baseUrl: string, overrides: Partial<DownstreamOptions> = {}) {
   const downstream = new Downstream({
@@ -64,7 +66,9 @@ describe('Downstream', () => {
     const server = await serve((req, res) => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => json(201, { echoed: JSON.parse(body), type: req.headers['content-type'] })(req, res));
+      req.on('end', () =>
+        json(201, { echoed: JSON.parse(body), type: req.headers['content-type'] })(req, res),
+      );
     });
     const reply = await client(server.url).request({ method: 'POST', path: '/things', body: { a: 1 } });
     expect(reply).toMatchObject({ status: 201, body: { echoed: { a: 1 }, type: 'application/json' } });
@@ -90,14 +94,21 @@ describe('Downstream', () => {
 
   it('retries idempotent calls with backoff until one succeeds', async () => {
     const server = await serve((req, res) => json(server.hits < 3 ? 502 : 200, { ok: true })(req, res));
-    const reply = await client(server.url).request({ method: 'POST', path: '/x', body: {}, idempotent: true });
+    const reply = await client(server.url).request({
+      method: 'POST',
+      path: '/x',
+      body: {},
+      idempotent: true,
+    });
     expect(reply.status).toBe(200);
     expect(server.hits).toBe(3);
   });
 
   it('gives up after the configured retries', async () => {
     const server = await serve(json(500, {}));
-    await failure(client(server.url, { retries: 2, breakerThreshold: 10 }).request({ method: 'GET', path: '/x' }));
+    await failure(
+      client(server.url, { retries: 2, breakerThreshold: 10 }).request({ method: 'GET', path: '/x' }),
+    );
     expect(server.hits).toBe(3);
   });
 

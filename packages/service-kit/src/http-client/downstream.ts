@@ -89,7 +89,10 @@ export class Downstream {
       breaker: new ConsecutiveBreaker(opts.breakerThreshold),
     });
     // Cooperative: the signal reaches undici, which abandons the socket; nothing is aborted after success.
-    const attemptTimeout = timeout(opts.timeoutMs, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+    const attemptTimeout = timeout(opts.timeoutMs, {
+      strategy: TimeoutStrategy.Cooperative,
+      abortOnReturn: false,
+    });
     this.once = wrap(this.breaker, attemptTimeout);
     this.withRetries = wrap(
       retry(
@@ -160,7 +163,8 @@ export class Downstream {
       const json = /json/.test(String(res.headers['content-type'] ?? '')) && text !== '';
       return { status: res.statusCode, headers: res.headers, body: (json ? JSON.parse(text) : text) as T };
     } catch (error) {
-      if (signal.aborted && !(error instanceof ServerError)) throw new AttemptTimeout('timed out', { cause: error });
+      if (signal.aborted && !(error instanceof ServerError))
+        throw new AttemptTimeout('timed out', { cause: error });
       throw error;
     }
   }
@@ -169,7 +173,9 @@ export class Downstream {
     if (error instanceof BrokenCircuitError) {
       const remainingMs = this.opts.breakerHalfOpenAfterMs - (Date.now() - this.openedAt);
       const retryAfter = Math.max(1, Math.ceil(remainingMs / 1000));
-      return new DownstreamUnavailableError(this.name, 'circuit-open', retryAfter, undefined, { cause: error });
+      return new DownstreamUnavailableError(this.name, 'circuit-open', retryAfter, undefined, {
+        cause: error,
+      });
     }
     if (error instanceof ServerError) {
       return new DownstreamUnavailableError(this.name, 'server-error', 1, error.status, { cause: error });

@@ -68,12 +68,17 @@ describe.each(backends)('%s', (backend) => {
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
-    expect(await db.query('SELECT label FROM counters ORDER BY id')).toEqual([{ label: 'stock' }, { label: 'kept' }]);
+    expect(await db.query('SELECT label FROM counters ORDER BY id')).toEqual([
+      { label: 'stock' },
+      { label: 'kept' },
+    ]);
   });
 
   it('recognises unique and check violations', async () => {
     const { db } = await open();
-    const unique = await db.execute("INSERT INTO counters (id, label, n) VALUES (9, 'stock', 1)").catch((e) => e);
+    const unique = await db
+      .execute("INSERT INTO counters (id, label, n) VALUES (9, 'stock', 1)")
+      .catch((e) => e);
     expect(isUniqueViolation(unique)).toBe(true);
     expect(isCheckViolation(unique)).toBe(false);
     const check = await db.execute('UPDATE counters SET n = -1 WHERE id = 1').catch((e) => e);
@@ -114,7 +119,9 @@ describe('openDatabase', () => {
       fileName: 'x.db',
       migrations,
     });
-    await expect(failure).rejects.toThrow(/cannot open PostgreSQL database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/x/);
+    await expect(failure).rejects.toThrow(
+      /cannot open PostgreSQL database postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/x/,
+    );
     await expect(failure).rejects.not.toThrow(/s3cret/);
   });
 });

@@ -11,11 +11,14 @@ const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_CHECK = 275;
 
-const driverError = (error: unknown): DriverError => (typeof error === 'object' && error !== null ? error : {});
+const driverError = (error: unknown): DriverError =>
+  typeof error === 'object' && error !== null ? error : {};
 
 export function isUniqueViolation(error: unknown): boolean {
   const { code, errcode } = driverError(error);
-  return code === PG_UNIQUE || errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY;
+  return (
+    code === PG_UNIQUE || errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY
+  );
 }
 
 export function isCheckViolation(error: unknown): boolean {

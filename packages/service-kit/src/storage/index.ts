@@ -17,6 +17,12 @@ export interface OpenDatabaseOptions {
 }
 
 /** Opens the database and brings its schema up to date. */
-export function openDatabase({ url, dataDir, fileName, migrations, poolMax }: OpenDatabaseOptions): Promise<Database> {
+export function openDatabase({
+  url,
+  dataDir,
+  fileName,
+  migrations,
+  poolMax,
+}: OpenDatabaseOptions): Promise<Database> {
   return url ? openPostgres(url, migrations, poolMax) : openSqlite(dataDir, fileName, migrations);
 }

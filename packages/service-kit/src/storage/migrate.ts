@@ -8,7 +8,11 @@ export interface MigrationTarget extends Queryable {
   script(sql: string): Promise<void>;
 }
 
-export async function applyMigrations(target: MigrationTarget, dialect: Dialect, migrations: readonly Migration[]) {
+export async function applyMigrations(
+  target: MigrationTarget,
+  dialect: Dialect,
+  migrations: readonly Migration[],
+) {
   await target.script(
     'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
   );

@@ -11,7 +11,9 @@ const MIGRATION_LOCK = 727_274_001;
 
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? Number
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
@@ -23,7 +25,11 @@ const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
   },
 });
 
-export async function openPostgres(url: string, migrations: readonly Migration[], poolMax = 10): Promise<Database> {
+export async function openPostgres(
+  url: string,
+  migrations: readonly Migration[],
+  poolMax = 10,
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, types, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
@@ -46,7 +52,8 @@ export async function openPostgres(url: string, migrations: readonly Migration[]
     }
   };
 
-  const transaction = <T>(fn: (tx: Queryable) => Promise<T>) => onConnection((client) => fn(onClient(client)));
+  const transaction = <T>(fn: (tx: Queryable) => Promise<T>) =>
+    onConnection((client) => fn(onClient(client)));
 
   try {
     await onConnection(async (client) => {

@@ -62,7 +62,11 @@ class Connection implements MigrationTarget {
 // Other processes just wait (busy timeout) for the short transactions to commit.
 const mutexes = new Map<string, Mutex>();
 
-export async function openSqlite(dataDir: string, fileName: string, migrations: readonly Migration[]): Promise<Database> {
+export async function openSqlite(
+  dataDir: string,
+  fileName: string,
+  migrations: readonly Migration[],
+): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const path = resolve(dataDir, fileName);
   const mutex = mutexes.get(path) ?? new Mutex();

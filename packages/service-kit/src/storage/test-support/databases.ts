@@ -23,7 +23,10 @@ export interface TestDatabase {
   cleanup(): Promise<void>;
 }
 
-export async function openTestDatabase(backend: Dialect, migrations: readonly Migration[]): Promise<TestDatabase> {
+export async function openTestDatabase(
+  backend: Dialect,
+  migrations: readonly Migration[],
+): Promise<TestDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'chaos-db-'));
   const handles: Database[] = [];
   let url: string | undefined;
