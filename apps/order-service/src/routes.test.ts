@@ -1,15 +1,13 @@
-// POST /orders and GET /orders/:id through app.inject, with real inventory and notification
-// apps listening on loopback, so every downstream call is real HTTP through the real policies.
+// POST /orders and GET /orders/:id through app.inject, with inventory and notification running as
+// real processes on loopback (built from dist), so every downstream call crosses real HTTP.
 
-import * as inventoryService from '@chaos-platform/inventory-service';
-import * as notificationService from '@chaos-platform/notification-service';
 import { Downstream } from '@chaos-platform/service-kit';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { FastifyInstance } from 'fastify';
 import {
   openTestDatabase,
   type TestDatabase,
 } from '../../../packages/service-kit/src/storage/test-support/databases.js';
+import { type ServiceName, type ServiceProcess, startService, stopAll, tempDir } from '../test/platform.js';
 import { buildApp, type OrderApp } from './app.js';
 import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
@@ -17,27 +15,27 @@ import { OutboxWorker } from './outbox.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A real service app on 127.0.0.1 that a test can take down and bring back on the same port. */
+/** A peer service process that a test can take down and bring back on the same port and data. */
 class Peer {
-  app: FastifyInstance | undefined;
-  port = 0;
-  constructor(private readonly build: () => Promise<FastifyInstance>) {}
+  private process: ServiceProcess | undefined;
+  port: number | undefined;
+  constructor(
+    private readonly name: ServiceName,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
   get url() {
     return `http://127.0.0.1:${this.port}`;
   }
   async up() {
-    this.app = await this.build();
-    await this.app.listen({ host: '127.0.0.1', port: this.port });
-    const address = this.app.server.address();
-    if (typeof address === 'object' && address) this.port = address.port;
+    this.process = await startService(this.name, this.env, this.port);
+    this.port = this.process.port;
   }
   async down() {
-    await this.app?.close();
-    this.app = undefined;
+    await this.process?.stop('SIGKILL');
   }
 }
 
-let stores: TestDatabase[];
+let store: TestDatabase;
 let inventory: Peer;
 let notification: Peer;
 let clients: Downstream[];
@@ -56,24 +54,9 @@ const downstream = (name: string, baseUrl: string) =>
   });
 
 beforeEach(async () => {
-  const [inventoryDb, notificationDb, ordersDb] = await Promise.all([
-    openTestDatabase('sqlite', inventoryService.migrations),
-    openTestDatabase('sqlite', notificationService.migrations),
-    openTestDatabase('sqlite', migrations),
-  ]);
-  stores = [inventoryDb, notificationDb, ordersDb];
-  await new inventoryService.StockStore(inventoryDb.db).seed(5);
-  inventory = new Peer(() =>
-    inventoryService.buildApp({ config: inventoryService.readConfig({}), db: inventoryDb.db, logger: false }),
-  );
-  notification = new Peer(() =>
-    notificationService.buildApp({
-      config: notificationService.readConfig({}),
-      db: notificationDb.db,
-      mailer: notificationService.logMailer(silent, 'test'),
-      logger: false,
-    }),
-  );
+  store = await openTestDatabase('sqlite', migrations);
+  inventory = new Peer('inventory-service', { DATA_DIR: tempDir('inventory'), SEED_STOCK: '5' });
+  notification = new Peer('notification-service', { DATA_DIR: tempDir('notification') });
   await Promise.all([inventory.up(), notification.up()]);
   clients = [
     downstream('inventory-service', inventory.url),
@@ -82,7 +65,7 @@ beforeEach(async () => {
   const [inventoryClient, notificationClient] = clients as [Downstream, Downstream];
   ordering = await buildApp({
     config: readConfig({}),
-    db: ordersDb.db,
+    db: store.db,
     inventory: inventoryClient,
     notification: notificationClient,
     logger: false,
@@ -94,10 +77,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await outbox.stop();
-  await ordering.app.close();
-  await Promise.all([inventory.down(), notification.down(), ...clients.map((client) => client.close())]);
-  await Promise.all(stores.map((store) => store.cleanup()));
+  await outbox?.stop();
+  await ordering?.app.close();
+  await Promise.all(clients.map((client) => client.close()));
+  await stopAll();
+  await store.cleanup();
 });
 
 const seedOrder = { product_id: 'PROD-001', quantity: 2, email: 'test@example.com' };
