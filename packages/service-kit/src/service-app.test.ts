@@ -69,7 +69,10 @@ describe('createServiceApp', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(200);
     app.lifecycle.shuttingDown = true;
     expect((await app.inject('/readyz')).json()).toEqual({ status: 'shutting-down' });
-    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    const live = await app.inject('/healthz');
+    expect(live.statusCode).toBe(200);
+    // Draining: clients are told not to reuse the connection.
+    expect(live.headers.connection).toBe('close');
   });
 
   it('validates bodies and answers problem+json listing every error', async () => {

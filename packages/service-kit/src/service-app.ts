@@ -35,6 +35,8 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Fastify
 
   app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    // Draining: a kept-alive connection would hold the closing server open past its last response.
+    if (app.lifecycle?.shuttingDown) reply.header('connection', 'close');
   });
   installProblemHandlers(app);
   await app.register(metrics);
