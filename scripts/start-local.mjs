@@ -29,8 +29,11 @@ function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   for (const child of children) child.kill('SIGTERM');
-  Promise.all(children.map((child) => new Promise((done) => child.exitCode !== null ? done() : child.on('exit', done))))
-    .then(() => process.exit(code));
+  Promise.all(
+    children.map(
+      (child) => new Promise((done) => (child.exitCode !== null ? done() : child.on('exit', done))),
+    ),
+  ).then(() => process.exit(code));
 }
 process.on('SIGINT', () => stop());
 process.on('SIGTERM', () => stop());
