@@ -1,0 +1,19 @@
+// Entry point of the background process `chaosctl local up` starts. Its configuration arrives as
+// one JSON argument; SIGTERM, SIGINT or the control API's shutdown stop every replica it started.
+import { Supervisor, type SupervisorConfig } from './supervisor.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
+let stopping: Promise<void> | undefined;
+const stop = () => {
+  stopping ??= supervisor.stop().then(() => process.exit(0));
+};
+const supervisor = new Supervisor(config, stop);
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+try {
+  await supervisor.start();
+} catch (error) {
+  process.stderr.write(`chaosctl supervisor: ${(error as Error).message}\n`);
+  await supervisor.stop();
+  process.exit(1);
+}

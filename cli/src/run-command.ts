@@ -1,0 +1,101 @@
+// What every experiment command shares: pick the driver, run the experiments, write the reports,
+// print the summary and set the exit code.
+import chalk from 'chalk';
+import ora from 'ora';
+import type { Driver } from './drivers/driver.js';
+import { LocalDriver } from './drivers/local/local-driver.js';
+import { EXIT, UsageError } from './errors.js';
+import { removeAll } from './experiments/cleanup.js';
+import { parseDuration } from './experiments/duration.js';
+import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
+import { checkSpec, type ExperimentSpec } from './experiments/spec.js';
+import { buildReport } from './reporters/report.js';
+import { renderSummary } from './reporters/summary.js';
+import { writeReports } from './reporters/write.js';
+import { VERSION } from './version.js';
+
+export interface CommonOptions {
+  driver: 'local' | 'kubernetes';
+  namespace: string;
+  selector?: string;
+  stateDir: string;
+  rps: string;
+  warmup: string;
+  cooldown: string;
+  reportDir: string;
+  json: boolean;
+  dryRun: boolean;
+  allowOutage: boolean;
+}
+
+export function createDriver(opts: CommonOptions): Driver {
+  if (opts.driver === 'kubernetes') {
+    throw new UsageError(
+      'the kubernetes driver is not in this build yet; use --driver local (see docs/chaosctl.md)',
+    );
+  }
+  return new LocalDriver(opts.stateDir);
+}
+
+const describeSpec = (spec: ExperimentSpec) =>
+  `${experimentName(spec)}: ${JSON.stringify({ ...spec, name: undefined })}`;
+
+export async function runExperiments(
+  specs: ExperimentSpec[],
+  opts: CommonOptions,
+  defaults: { rps?: number; warmup?: string | number; cooldown?: string | number } = {},
+): Promise<void> {
+  const rps = Number(opts.rps ?? defaults.rps);
+  if (!Number.isFinite(rps) || rps <= 0 || rps > 5000)
+    throw new UsageError(`--rps must be a number between 0 and 5000 (got '${opts.rps}')`);
+  const warmupMs = parseDuration(opts.warmup ?? defaults.warmup ?? '3s', '--warmup');
+  const cooldownMs = parseDuration(opts.cooldown ?? defaults.cooldown ?? '3s', '--cooldown');
+
+  for (const spec of specs) checkSpec(spec);
+  if (opts.dryRun) {
+    const plan = specs.map((spec) => ({ experiment: experimentName(spec), would: spec }));
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify({ dryRun: true, driver: opts.driver, plan }, null, 2)}\n`);
+    else
+      for (const spec of specs)
+        process.stdout.write(`would run ${describeSpec(spec)} (dry run: nothing broken)\n`);
+    return;
+  }
+
+  const driver = createDriver(opts);
+  const interactive = process.stderr.isTTY && !opts.json;
+  const startedAt = new Date();
+  const results: ExperimentResult[] = [];
+  for (const spec of specs) {
+    const spinner = interactive
+      ? ora({ text: experimentName(spec), stream: process.stderr }).start()
+      : undefined;
+    const log = (line: string) => {
+      if (spinner) spinner.text = `${experimentName(spec)}: ${line}`;
+      else process.stderr.write(`[${experimentName(spec)}] ${line}\n`);
+    };
+    const result = await runExperiment(spec, {
+      driver,
+      rps,
+      warmupMs,
+      cooldownMs,
+      allowOutage: opts.allowOutage,
+      log,
+    });
+    results.push(result);
+    const line = `${result.name}: ${result.status.toUpperCase()}${result.recovery.totalMs === null ? '' : `, recovery ${(result.recovery.totalMs / 1000).toFixed(2)} s`}`;
+    if (spinner) result.status === 'pass' ? spinner.succeed(line) : spinner.fail(line);
+    else process.stderr.write(`${line}\n`);
+  }
+  await removeAll();
+
+  const report = buildReport(driver.name, startedAt, results, VERSION);
+  const files = writeReports(report, opts.reportDir);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${renderSummary(report)}\n`);
+    process.stdout.write(chalk.dim(`reports: ${files.json}, ${files.junit}\n`));
+  }
+  process.exitCode = report.verdict === 'pass' ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,329 @@
+// chaosctl end to end: the real CLI against the real services, run by `chaosctl local up`.
+// Short faults, low rates; everything started here is stopped in afterAll.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const cli = join(repoRoot, 'cli/dist/cli.js');
+const work = mkdtempSync(join(tmpdir(), 'chaosctl-test-'));
+const stateDir = join(work, 'state');
+const schema = JSON.parse(readFileSync(join(repoRoot, 'docs/schemas/chaosctl-report.schema.json'), 'utf8'));
+const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
+addFormats.default(ajv);
+const validateReport = ajv.compile(schema);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function chaosctl(args: string[], timeoutMs = 90_000): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
+      cwd: work,
+      timeout: timeoutMs,
+      env: { PATH: process.env.PATH, NO_COLOR: '1' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+/** A port p with p+1 and p+2 free too: the local platform takes three in a row. */
+async function freeBasePort(): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<boolean>((done) => {
+      const server = createServer();
+      server.once('error', () => done(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+    });
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    if ((await listen(base)) && (await listen(base + 1)) && (await listen(base + 2))) return base;
+  }
+}
+
+const experiment = (reportDir: string) => [
+  '--driver',
+  'local',
+  '--state-dir',
+  stateDir,
+  '--rps',
+  '20',
+  '--warmup',
+  '1s',
+  '--cooldown',
+  '1s',
+  '--report-dir',
+  join(work, reportDir),
+];
+
+const validJunit = (file: string) =>
+  promisify(execFile)('xmllint', ['--noout', '--schema', join(repoRoot, 'docs/schemas/junit.xsd'), file]);
+
+async function status() {
+  const { stdout } = await chaosctl(['local', 'status', '--json', '--state-dir', stateDir]);
+  return JSON.parse(stdout) as {
+    running: boolean;
+    ready: boolean;
+    faults: unknown[];
+    services: Record<string, { replicas: Array<{ restarts: number }> }>;
+  };
+}
+
+beforeAll(async () => {
+  const base = await freeBasePort();
+  const up = await chaosctl([
+    'local',
+    'up',
+    '--replicas',
+    '2',
+    '--base-port',
+    String(base),
+    '--state-dir',
+    stateDir,
+  ]);
+  expect(up).toMatchObject({ code: 0 });
+  expect(up.stdout).toContain('local platform up');
+}, 90_000);
+
+afterAll(async () => {
+  const down = await chaosctl(['local', 'down', '--state-dir', stateDir]);
+  rmSync(work, { recursive: true, force: true });
+  expect(down.code).toBe(0);
+}, 30_000);
+
+describe('chaosctl with the local driver', () => {
+  it('kills a replica, measures recovery and passes with valid JSON and JUnit reports', async () => {
+    const before = await status();
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      '--json',
+      ...experiment('pod-kill'),
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(validateReport(report)).toBe(true);
+    const [result] = report.experiments;
+    expect(result).toMatchObject({ status: 'pass', fault: { verified: true } });
+    expect(result.recovery.totalMs).toBeGreaterThan(0);
+    expect(result.recovery.totalMs).toBeLessThan(30_000);
+    expect(result.integrity).toMatchObject({ passed: true, stockConserved: true });
+    expect(result.integrity.acknowledged).toBeGreaterThan(10);
+    const restarts = (s: typeof before) =>
+      s.services['order-service']?.replicas.reduce((n, r) => n + r.restarts, 0);
+    expect(restarts(await status())).toBe((restarts(before) ?? 0) + 1);
+    await validJunit(join(work, 'pod-kill/chaos-junit.xml'));
+    expect(JSON.parse(readFileSync(join(work, 'pod-kill/chaos-report.json'), 'utf8'))).toEqual(report);
+  }, 60_000);
+
+  it('fails with exit 1 and a JUnit failure when a threshold cannot be met', async () => {
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'inventory-service',
+      '--sla',
+      '1ms',
+      ...experiment('impossible'),
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/FAIL/);
+    const junit = readFileSync(join(work, 'impossible/chaos-junit.xml'), 'utf8');
+    expect(junit).toMatch(/<failure message="recovery-time: measured \d+ ms, limit 1 ms"/);
+    await validJunit(join(work, 'impossible/chaos-junit.xml'));
+  }, 60_000);
+
+  it('adds latency in front of a service, sees it in the traffic, and removes it', async () => {
+    const run = await chaosctl([
+      'network-delay',
+      '--service',
+      'inventory-service',
+      '--latency',
+      '200ms',
+      '--duration',
+      '2s',
+      '--json',
+      ...experiment('delay'),
+    ]);
+    expect(run.code).toBe(0);
+    const [result] = JSON.parse(run.stdout).experiments;
+    expect(result.fault.verified).toBe(true);
+    expect(result.traffic.during.p50Ms - result.traffic.before.p50Ms).toBeGreaterThan(100);
+    expect((await status()).faults).toEqual([]);
+  }, 60_000);
+
+  it('burns CPU for the duration and proves the burn ran', async () => {
+    const run = await chaosctl([
+      'cpu-stress',
+      '--service',
+      'order-service',
+      '--workers',
+      '1',
+      '--duration',
+      '2s',
+      '--json',
+      ...experiment('cpu'),
+    ]);
+    expect(run.code).toBe(0);
+    const [result] = JSON.parse(run.stdout).experiments;
+    expect(result.fault).toMatchObject({
+      verified: true,
+      evidence: expect.stringMatching(/burners used \d+ ms of CPU/),
+    });
+  }, 60_000);
+
+  it('runs a suite into one combined report', async () => {
+    const suite = join(work, 'suite.yaml');
+    writeFileSync(
+      suite,
+      [
+        'version: 1',
+        'rps: 15',
+        'warmup: 1s',
+        'cooldown: 1s',
+        'experiments:',
+        '  - { type: pod-kill, service: notification-service }',
+        '  - { type: network-delay, service: order-service, latency: 150ms, duration: 1s }',
+      ].join('\n'),
+    );
+    const run = await chaosctl([
+      'run-all',
+      '--suite',
+      suite,
+      ...experiment('suite').slice(0, 4),
+      '--report-dir',
+      join(work, 'suite'),
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(work, 'suite/chaos-report.json'), 'utf8'));
+    expect(validateReport(report)).toBe(true);
+    expect(report.experiments.map((e: { type: string }) => e.type)).toEqual(['pod-kill', 'network-delay']);
+    expect(report.experiments[0].traffic.rps).toBe(15);
+    await validJunit(join(work, 'suite/chaos-junit.xml'));
+  }, 90_000);
+
+  it('removes the injected latency when interrupted with Ctrl-C', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'network-delay',
+        '--service',
+        'inventory-service',
+        '--latency',
+        '300ms',
+        '--duration',
+        '60s',
+        ...experiment('interrupted'),
+      ],
+      { cwd: work, env: { PATH: process.env.PATH, NO_COLOR: '1' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    for (let i = 0; i < 100 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await status()).faults).toHaveLength(1);
+    child.kill('SIGINT');
+    const code = await new Promise((done) => child.once('exit', (exitCode) => done(exitCode)));
+    expect(code).toBe(130);
+    expect((await status()).faults).toEqual([]);
+  }, 60_000);
+
+  it('says what it would break on --dry-run and breaks nothing', async () => {
+    const before = await status();
+    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--dry-run', ...experiment('dry')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/would run pod-kill order-service/);
+    expect((await status()).services).toEqual(before.services);
+  });
+
+  it('refuses to kill every replica without --allow-outage', async () => {
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      '--count',
+      '2',
+      ...experiment('outage'),
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/refusing to kill 2 of 2 ready order-service replicas/);
+  });
+});
+
+describe('chaosctl usage errors', () => {
+  const suiteWith = (name: string, text: string) => {
+    const file = join(work, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it.each([
+    [['pod-kill'], /required option '--service <service>' not specified/],
+    [['pod-kill', '--service', 'payment-service'], /argument 'payment-service' is invalid/],
+    [['pod-kill', '--service', 'order-service', '--bogus'], /unknown option '--bogus'/],
+    [
+      ['network-delay', '--service', 'order-service', '--latency', 'slow', '--dry-run'],
+      /--latency must look like 300ms, 30s or 2m \(got 'slow'\)/,
+    ],
+    [['pod-kill', '--service', 'order-service', '--count', '0'], /--count must be a positive integer/],
+    [['pod-kill', '--service', 'order-service', '--driver', 'docker'], /argument 'docker' is invalid/],
+    [
+      ['run-all', '--suite', '/nonexistent/suite.yaml'],
+      /cannot read suite \/nonexistent\/suite.yaml: ENOENT/,
+    ],
+  ])('exits 2 with one clear line for %j', async (args, message) => {
+    const run = await chaosctl([...args, '--state-dir', stateDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    ['not YAML', 'experiments: [', /not valid YAML/],
+    [
+      'an unknown experiment type',
+      'version: 1\nexperiments:\n  - { type: disk-fill, service: order-service }',
+      /experiments\[0\]\.type must be one of/,
+    ],
+    [
+      'a misspelt field',
+      'version: 1\nexperiments:\n  - { type: pod-kill, service: order-service, cuont: 2 }',
+      /experiments\[0\].*cuont/,
+    ],
+    [
+      'a bad duration',
+      'version: 1\nexperiments:\n  - { type: cpu-stress, service: order-service, duration: soon }',
+      /experiments\[0\]\.duration/,
+    ],
+    ['no experiments', 'version: 1\nexperiments: []', /experiments/],
+  ])('rejects a suite with %s', async (name, text, message) => {
+    const run = await chaosctl([
+      'run-all',
+      '--suite',
+      suiteWith(`${name}.yaml`, text),
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('exits 3 when no platform is running', async () => {
+    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--state-dir', join(work, 'none')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/no local platform is running/);
+  });
+});
