@@ -19,6 +19,13 @@ const program = new Command('chaosctl')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${name} must be a positive integer (got '${value}')`);
+  return n;
+};
+
 /** Options every experiment command takes. */
 function common(command: Command): Command {
   return command
@@ -40,7 +47,15 @@ function common(command: Command): Command {
     .option('--report-dir <dir>', 'where the JSON and JUnit reports go', 'reports')
     .option('--json', 'print the JSON report on stdout and nothing else', false)
     .option('--dry-run', 'say what would be broken, break nothing', false)
-    .option('--allow-outage', 'allow faults that take every replica of a service down', false);
+    .option('--allow-outage', 'allow faults that take every replica of a service down', false)
+    .option(
+      '--repeat <n>',
+      'run each experiment n times; the report gives recovery p50/p95/max',
+      positiveInt('--repeat'),
+      1,
+    )
+    .option('--baseline <report.json>', 'an earlier chaos-report.json: fail on regressions beyond the margin')
+    .option('--baseline-margin <ratio>', 'allowed regression over the baseline (0.5 = 50% slower)', '0.5');
 }
 
 function thresholds(command: Command): Command {
@@ -60,12 +75,6 @@ function thresholdsFrom(opts: { sla: string; maxErrorRate: string; maxP95: strin
 
 const service = () =>
   new Option('--service <service>', 'target service').choices(SERVICES).makeOptionMandatory();
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${name} must be a positive integer (got '${value}')`);
-  return n;
-};
 
 thresholds(common(program.command('pod-kill').description('kill replicas of a service and measure recovery')))
   .addOption(service())

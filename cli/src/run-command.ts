@@ -6,6 +6,7 @@ import type { Driver } from './drivers/driver.js';
 import { LocalDriver } from './drivers/local/local-driver.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
+import { compareWithBaseline, loadBaseline } from './experiments/compare.js';
 import { parseDuration } from './experiments/duration.js';
 import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
 import { checkSpec, type ExperimentSpec } from './experiments/spec.js';
@@ -26,6 +27,9 @@ export interface CommonOptions {
   json: boolean;
   dryRun: boolean;
   allowOutage: boolean;
+  repeat: number;
+  baseline?: string;
+  baselineMargin: string;
 }
 
 export function createDriver(opts: CommonOptions): Driver {
@@ -52,6 +56,18 @@ export async function runExperiments(
   const cooldownMs = parseDuration(opts.cooldown ?? defaults.cooldown ?? '3s', '--cooldown');
 
   for (const spec of specs) checkSpec(spec);
+  const margin = Number(opts.baselineMargin);
+  if (!Number.isFinite(margin) || margin < 0)
+    throw new UsageError(`--baseline-margin must be a number >= 0 (got '${opts.baselineMargin}')`);
+  const baseline = opts.baseline === undefined ? undefined : loadBaseline(opts.baseline);
+  const runs = specs.flatMap((spec) =>
+    opts.repeat > 1
+      ? Array.from({ length: opts.repeat }, (_, i) => ({
+          ...spec,
+          name: `${experimentName(spec)} #${i + 1}`,
+        }))
+      : [spec],
+  );
   if (opts.dryRun) {
     const plan = specs.map((spec) => ({ experiment: experimentName(spec), would: spec }));
     if (opts.json)
@@ -66,7 +82,7 @@ export async function runExperiments(
   const interactive = process.stderr.isTTY && !opts.json;
   const startedAt = new Date();
   const results: ExperimentResult[] = [];
-  for (const spec of specs) {
+  for (const spec of runs) {
     const spinner = interactive
       ? ora({ text: experimentName(spec), stream: process.stderr }).start()
       : undefined;
@@ -82,6 +98,7 @@ export async function runExperiments(
       allowOutage: opts.allowOutage,
       log,
     });
+    if (baseline) compareWithBaseline(result, baseline, margin);
     results.push(result);
     const line = `${result.name}: ${result.status.toUpperCase()}${result.recovery.totalMs === null ? '' : `, recovery ${(result.recovery.totalMs / 1000).toFixed(2)} s`}`;
     if (spinner) result.status === 'pass' ? spinner.succeed(line) : spinner.fail(line);
@@ -95,7 +112,7 @@ export async function runExperiments(
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`${renderSummary(report)}\n`);
-    process.stdout.write(chalk.dim(`reports: ${files.json}, ${files.junit}\n`));
+    process.stdout.write(chalk.dim(`reports: ${files.json}, ${files.junit}, ${files.html}\n`));
   }
   process.exitCode = report.verdict === 'pass' ? EXIT.ok : EXIT.failed;
 }

@@ -129,6 +129,61 @@ describe('chaosctl with the local driver', () => {
     expect(JSON.parse(readFileSync(join(work, 'pod-kill/chaos-report.json'), 'utf8'))).toEqual(report);
   }, 60_000);
 
+  it('fails on a regression against a baseline report', async () => {
+    const earlier = JSON.parse(readFileSync(join(work, 'pod-kill/chaos-report.json'), 'utf8'));
+    // A baseline where recovery took 1 ms: any real recovery is a regression beyond 50%.
+    earlier.experiments[0].recovery.totalMs = 1;
+    const baseline = join(work, 'baseline.json');
+    writeFileSync(baseline, JSON.stringify(earlier));
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      '--json',
+      '--baseline',
+      baseline,
+      ...experiment('regressed'),
+    ]);
+    expect(run.code).toBe(1);
+    const [result] = JSON.parse(run.stdout).experiments;
+    expect(result.thresholds).toContainEqual(
+      expect.objectContaining({ name: 'recovery-regression', limit: 252, passed: false }),
+    );
+    expect(result.thresholds).toContainEqual(
+      expect.objectContaining({ name: 'p95-regression', passed: true }),
+    );
+  }, 60_000);
+
+  it('repeats an experiment and reports recovery over the runs, with an HTML report', async () => {
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'notification-service',
+      '--repeat',
+      '2',
+      '--json',
+      ...experiment('repeat'),
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(validateReport(report)).toBe(true);
+    expect(report.experiments.map((e: { name: string }) => e.name)).toEqual([
+      'pod-kill notification-service #1',
+      'pod-kill notification-service #2',
+    ]);
+    expect(report.repeats).toEqual([
+      {
+        name: 'pod-kill notification-service',
+        runs: 2,
+        recoveryMs: { p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) },
+      },
+    ]);
+    const html = readFileSync(join(work, 'repeat/chaos-report.html'), 'utf8');
+    expect(html).toContain('pod-kill notification-service #2');
+    expect(html.match(/<svg/g)).toHaveLength(6);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
+  }, 90_000);
+
   it('fails with exit 1 and a JUnit failure when a threshold cannot be met', async () => {
     const run = await chaosctl([
       'pod-kill',

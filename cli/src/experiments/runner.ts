@@ -20,7 +20,13 @@ export interface RunOptions {
 }
 
 export interface ThresholdResult {
-  name: 'recovery-time' | 'error-rate' | 'p95-latency' | 'integrity';
+  name:
+    | 'recovery-time'
+    | 'error-rate'
+    | 'p95-latency'
+    | 'integrity'
+    | 'recovery-regression'
+    | 'p95-regression';
   limit: number | boolean;
   measured: number | boolean;
   unit: 'ms' | 'ratio' | 'boolean';

@@ -1,5 +1,6 @@
 // The run report: one versioned document (docs/chaosctl-report.schema.json) that every reporter renders.
 import type { ExperimentResult } from '../experiments/runner.js';
+import { percentile } from '../traffic/stats.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -11,6 +12,34 @@ export interface Report {
   finishedAt: string;
   verdict: 'pass' | 'fail' | 'error';
   experiments: ExperimentResult[];
+  /** With --repeat: recovery time over the runs of each experiment. */
+  repeats?: Array<{
+    name: string;
+    runs: number;
+    recoveryMs: { p50: number; p95: number; max: number } | null;
+  }>;
+}
+
+/** Experiments run more than once appear as "<name> #<run>"; summarise their recovery times. */
+function repeatsOf(experiments: ExperimentResult[]): Report['repeats'] {
+  const groups = new Map<string, ExperimentResult[]>();
+  for (const e of experiments) {
+    const match = /^(.*) #\d+$/.exec(e.name);
+    if (match?.[1]) groups.set(match[1], [...(groups.get(match[1]) ?? []), e]);
+  }
+  if (groups.size === 0) return undefined;
+  return [...groups].map(([name, runs]) => {
+    const times = runs
+      .flatMap((r) => (r.recovery.totalMs === null ? [] : [r.recovery.totalMs]))
+      .sort((a, b) => a - b);
+    return {
+      name,
+      runs: runs.length,
+      recoveryMs: times.length
+        ? { p50: percentile(times, 50), p95: percentile(times, 95), max: times.at(-1) ?? 0 }
+        : null,
+    };
+  });
 }
 
 export function buildReport(
@@ -24,7 +53,7 @@ export function buildReport(
     : experiments.every((e) => e.status === 'pass')
       ? 'pass'
       : 'fail';
-  return {
+  const report: Report = {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'chaosctl', version },
     driver,
@@ -33,4 +62,6 @@ export function buildReport(
     verdict,
     experiments,
   };
+  const repeats = repeatsOf(experiments);
+  return repeats ? { ...report, repeats } : report;
 }

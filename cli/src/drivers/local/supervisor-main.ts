@@ -3,9 +3,11 @@
 import { Supervisor, type SupervisorConfig } from './supervisor.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
-let stopping: Promise<void> | undefined;
+let stopping = false;
 const stop = () => {
-  stopping ??= supervisor.stop().then(() => process.exit(0));
+  if (stopping) return;
+  stopping = true;
+  void supervisor.stop().then(() => process.exit(0));
 };
 const supervisor = new Supervisor(config, stop);
 process.on('SIGTERM', stop);

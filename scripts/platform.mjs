@@ -1,4 +1,4 @@
-// `npm start`: the three services on this machine with embedded SQLite under ./data, no cluster and
+// `npm run platform`: the three services on this machine with embedded SQLite under ./data, no cluster and
 // no database server. Waits until each is ready, places one order the way the README's curl does,
 // then keeps running until Ctrl-C, when it stops them gracefully.
 import { spawn } from 'node:child_process';
