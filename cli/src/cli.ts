@@ -33,12 +33,25 @@ function common(command: Command): Command {
       new Option('--driver <driver>', 'where the platform runs')
         .choices(['local', 'kubernetes'])
         .env('CHAOSCTL_DRIVER')
-        .default('local'),
+        .default('kubernetes'),
     )
     .option('--namespace <namespace>', 'kubernetes namespace of the platform', 'chaos-platform')
     .option(
       '--selector <selector>',
-      'kubernetes label selector of the target pods (default: by service name)',
+      'kubernetes label selector of the target pods (default app.kubernetes.io/name=<service>)',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig for the kubernetes driver (default: KUBECONFIG, ~/.kube/config or in-cluster)',
+    )
+    .option(
+      '--url <url...>',
+      'where traffic reaches a service: http://host:port (order-service) or <service>=http://host:port',
+    )
+    .option(
+      '--netem-image <image>',
+      'image with tc for network-delay on kubernetes',
+      'nicolaka/netshoot:v0.13',
     )
     .option('--state-dir <dir>', 'where the local platform keeps its state', '.chaosctl')
     .option('--rps <n>', 'order traffic while the experiment runs, requests per second', '50')

@@ -2,7 +2,9 @@
 // print the summary and set the exit code.
 import chalk from 'chalk';
 import ora from 'ora';
-import type { Driver } from './drivers/driver.js';
+import { type Driver, SERVICE_NAMES, type ServiceName } from './drivers/driver.js';
+import { clientNodeApi } from './drivers/kubernetes/kube-api.js';
+import { KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.js';
 import { LocalDriver } from './drivers/local/local-driver.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
@@ -19,6 +21,9 @@ export interface CommonOptions {
   driver: 'local' | 'kubernetes';
   namespace: string;
   selector?: string;
+  kubeconfig?: string;
+  url?: string[];
+  netemImage?: string;
   stateDir: string;
   rps: string;
   warmup: string;
@@ -33,12 +38,29 @@ export interface CommonOptions {
 }
 
 export function createDriver(opts: CommonOptions): Driver {
-  if (opts.driver === 'kubernetes') {
-    throw new UsageError(
-      'the kubernetes driver is not in this build yet; use --driver local (see docs/chaosctl.md)',
-    );
+  if (opts.driver === 'local') return new LocalDriver(opts.stateDir);
+  return new KubernetesDriver({
+    api: clientNodeApi(opts.kubeconfig),
+    namespace: opts.namespace,
+    ...(opts.selector ? { selector: opts.selector } : {}),
+    urls: parseUrls(opts.url ?? []),
+    ...(opts.netemImage ? { netemImage: opts.netemImage } : {}),
+  });
+}
+
+/** `--url http://x` (order-service) or `--url inventory-service=http://y`, repeatable. */
+export function parseUrls(values: string[]): Partial<Record<ServiceName, string>> {
+  const urls: Partial<Record<ServiceName, string>> = {};
+  for (const value of values) {
+    const [, service = 'order-service', url = ''] = /^(?:([a-z-]+)=)?(.*)$/.exec(value) ?? [];
+    if (!SERVICE_NAMES.includes(service as ServiceName) || !/^https?:\/\/\S+$/.test(url)) {
+      throw new UsageError(
+        `--url must be http(s)://host:port or <service>=http(s)://host:port (got '${value}')`,
+      );
+    }
+    urls[service as ServiceName] = url.replace(/\/$/, '');
   }
-  return new LocalDriver(opts.stateDir);
+  return urls;
 }
 
 const describeSpec = (spec: ExperimentSpec) =>
@@ -105,6 +127,7 @@ export async function runExperiments(
     else process.stderr.write(`${line}\n`);
   }
   await removeAll();
+  driver.close();
 
   const report = buildReport(driver.name, startedAt, results, VERSION);
   const files = writeReports(report, opts.reportDir);

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { FakeKubeApi } from './kube-api-server.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const cli = join(repoRoot, 'cli/dist/cli.js');
@@ -81,8 +82,10 @@ async function status() {
   };
 }
 
+let base = 0;
+
 beforeAll(async () => {
-  const base = await freeBasePort();
+  base = await freeBasePort();
   const up = await chaosctl([
     'local',
     'up',
@@ -377,8 +380,105 @@ describe('chaosctl usage errors', () => {
   });
 
   it('exits 3 when no platform is running', async () => {
-    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--state-dir', join(work, 'none')]);
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      '--driver',
+      'local',
+      '--state-dir',
+      join(work, 'none'),
+    ]);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/no local platform is running/);
+  });
+});
+
+describe('chaosctl with the kubernetes driver (against the API server test double)', () => {
+  // Faults go to the test double of the Kubernetes API (kube-api-server.ts); traffic and the
+  // integrity check go, through --url, to the real services the local platform runs.
+  let api: FakeKubeApi;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    api = await new FakeKubeApi().start();
+    for (const app of ['order-service', 'inventory-service', 'notification-service'])
+      api.addDeployment('shop', app, 2);
+    kubeconfig = api.writeKubeconfig(join(work, 'kubeconfig'));
+  });
+  afterAll(() => api.stop());
+
+  const kube = (reportDir: string) => [
+    '--driver',
+    'kubernetes',
+    '--kubeconfig',
+    kubeconfig,
+    '--namespace',
+    'shop',
+    '--url',
+    `http://127.0.0.1:${base}`,
+    `inventory-service=http://127.0.0.1:${base + 1}`,
+    '--rps',
+    '20',
+    '--warmup',
+    '1s',
+    '--cooldown',
+    '1s',
+    '--report-dir',
+    join(work, reportDir),
+  ];
+
+  it('deletes a pod and follows its successor to ready through the watch', async () => {
+    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--json', ...kube('kube-kill')]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(validateReport(report)).toBe(true);
+    expect(report.driver).toBe('kubernetes');
+    const [result] = report.experiments;
+    expect(api.deleted).toHaveLength(1);
+    expect(result.fault).toMatchObject({
+      verified: true,
+      evidence: expect.stringContaining(`${api.deleted[0]} killed and replaced by`),
+    });
+    expect(result.recovery.replacementReadyMs).toBeGreaterThanOrEqual(600);
+  }, 60_000);
+
+  it('clears the injected latency when interrupted with Ctrl-C', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'network-delay',
+        '--service',
+        'inventory-service',
+        '--latency',
+        '300ms',
+        '--duration',
+        '60s',
+        ...kube('kube-interrupted'),
+      ],
+      { cwd: work, env: { PATH: process.env.PATH, NO_COLOR: '1' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    for (let i = 0; i < 100 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    const injected = api.ephemeral.filter((e) => String(e.container.name).startsWith('chaos-netem-'));
+    expect(injected.length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await new Promise((done) => child.once('exit', done))).toBe(130);
+    const cleared = api.ephemeral.filter((e) => String(e.container.name).startsWith('chaos-netem-clear'));
+    expect(cleared.map((e) => e.pod).sort()).toEqual(injected.map((e) => e.pod).sort());
+  }, 60_000);
+
+  it('refuses kube-system', async () => {
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      ...kube('kube-system'),
+      '--namespace',
+      'kube-system',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/protected namespace kube-system/);
   });
 });

@@ -37,4 +37,6 @@ export interface Driver {
     durationMs: number,
   ): Promise<InjectedFault>;
   stressCpu(service: ServiceName, workers: number, durationMs: number): Promise<CpuBurn>;
+  /** Stops watches and clients. */
+  close(): void;
 }

@@ -198,27 +198,36 @@ async function inject(
 ): Promise<FaultOutcome> {
   switch (spec.type) {
     case 'pod-kill': {
-      const before = new Map((await driver.replicas(spec.service)).map((r) => [r.id, r.restarts]));
+      const initial = await driver.replicas(spec.service);
+      const before = new Map(initial.map((r) => [r.id, r.restarts]));
+      const readyBefore = initial.filter((r) => r.ready).length;
       const injectedAt = Date.now();
       const killed = await driver.killReplicas(spec.service, spec.count ?? 1);
       event(`fault: killed ${killed.join(', ')}`, injectedAt);
-      // Watch until every replica is ready again, each killed one replaced; give up past the SLA.
+      // Watch until each killed replica is replaced (restarted in place, or gone and succeeded by a
+      // new one) and as many replicas are ready as before; give up past the SLA.
       const deadline = injectedAt + slaMs + 10_000;
       while (Date.now() < deadline) {
         const replicas = await driver.replicas(spec.service);
         const replaced = killed.every((id) => {
           const now = replicas.find((r) => r.id === id);
-          return now !== undefined && now.restarts > (before.get(id) ?? 0) && now.ready;
+          return now === undefined || (now.restarts > (before.get(id) ?? 0) && now.ready);
         });
-        if (replaced && replicas.every((r) => r.ready)) {
+        const ready = replicas.filter((r) => r.ready).length;
+        if (replaced && ready >= readyBefore && replicas.every((r) => r.ready)) {
           const at = Date.now();
-          event(`recovered: ${killed.join(', ')} replaced and ready after ${formatMs(at - injectedAt)}`, at);
+          const successors = replicas.filter((r) => !before.has(r.id)).map((r) => r.id);
+          const replacement = successors.length ? `replaced by ${successors.join(', ')}` : 'restarted';
+          event(
+            `recovered: ${killed.join(', ')} ${replacement}, all ${ready} ready after ${formatMs(at - injectedAt)}`,
+            at,
+          );
           return {
             injectedAt,
             endedAt: at,
             replacementReadyAt: at,
             verified: true,
-            evidence: `${killed.join(', ')} killed and replaced`,
+            evidence: `${killed.join(', ')} killed and ${replacement}`,
           };
         }
         await sleep(100);

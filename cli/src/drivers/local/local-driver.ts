@@ -45,6 +45,8 @@ export class LocalDriver implements Driver {
     return json;
   }
 
+  close(): void {}
+
   async url(service: ServiceName): Promise<string> {
     return (await this.status()).services[service].url;
   }
