@@ -44,9 +44,21 @@ export class FakeKubeApi {
 
   constructor(private readonly replaceAfterMs = { created: 200, ready: 400 }) {}
 
-  addDeployment(namespace: string, app: string, replicas: number): void {
-    for (let i = 0; i < replicas; i++) this.createPod(namespace, app, true);
+  readonly budgets: Array<{ namespace: string; app: string }> = [];
+
+  /** Pods with a readiness probe and, unless told otherwise, a PodDisruptionBudget. */
+  addDeployment(
+    namespace: string,
+    app: string,
+    replicas: number,
+    { budget = true, readinessProbe = true } = {},
+  ): void {
+    for (let i = 0; i < replicas; i++) this.createPod(namespace, app, true, readinessProbe);
+    if (budget) this.budgets.push({ namespace, app });
+    this.probes.set(app, readinessProbe);
   }
+
+  private readonly probes = new Map<string, boolean>();
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -82,7 +94,12 @@ export class FakeKubeApi {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
-  private createPod(namespace: string, app: string, ready: boolean): Pod {
+  private createPod(
+    namespace: string,
+    app: string,
+    ready: boolean,
+    readinessProbe = this.probes.get(app) ?? true,
+  ): Pod {
     const name = `${app}-${randomBytes(3).toString('hex')}`;
     const pod: Pod = {
       metadata: {
@@ -92,7 +109,16 @@ export class FakeKubeApi {
         resourceVersion: String(this.version++),
         uid: name,
       },
-      spec: { containers: [{ name: app, image: `chaos-platform/${app}:test` }], ephemeralContainers: [] },
+      spec: {
+        containers: [
+          {
+            name: app,
+            image: `chaos-platform/${app}:test`,
+            ...(readinessProbe ? { readinessProbe: { httpGet: { path: '/readyz', port: 5000 } } } : {}),
+          },
+        ],
+        ephemeralContainers: [],
+      },
       status: {
         conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
         containerStatuses: [{ name: app, restartCount: 0 }],
@@ -113,6 +139,21 @@ export class FakeKubeApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    const budgets = /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets$/.exec(url.pathname);
+    if (budgets && req.method === 'GET') {
+      const items = this.budgets
+        .filter((b) => b.namespace === budgets[1])
+        .map((b) => ({
+          metadata: { name: b.app, namespace: b.namespace },
+          spec: { minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': b.app } } },
+        }));
+      return this.send(res, 200, {
+        kind: 'PodDisruptionBudgetList',
+        apiVersion: 'policy/v1',
+        metadata: {},
+        items,
+      });
+    }
     const parts = url.pathname.split('/').filter(Boolean); // api v1 namespaces <ns> pods [<name> [sub]]
     const [api, v1, namespaces, namespace, pods, name, sub] = parts;
     if (api !== 'api' || v1 !== 'v1' || namespaces !== 'namespaces' || pods !== 'pods' || !namespace) {

@@ -75,7 +75,7 @@ describe('KubernetesDriver', () => {
         allowPrivilegeEscalation: false,
       },
     });
-    const script = (first?.container.command as string[]).join(' ');
+    const script = ((first?.container.command ?? []) as string[]).join(' ');
     expect(script).toContain('tc qdisc add dev eth0 root netem delay 300ms 50ms && sleep 30');
     expect(script).toMatch(/trap 'tc qdisc del dev eth0 root/);
 
@@ -83,7 +83,9 @@ describe('KubernetesDriver', () => {
     await fault.remove();
     const clears = api.ephemeral.filter((e) => (e.container.name as string).startsWith('chaos-netem-clear'));
     expect(clears).toHaveLength(2);
-    expect((clears[0]?.container.command as string[]).join(' ')).toContain('tc qdisc del dev eth0 root');
+    expect(((clears[0]?.container.command ?? []) as string[]).join(' ')).toContain(
+      'tc qdisc del dev eth0 root',
+    );
   });
 
   it('burns CPU in the target container image and reads back the CPU time from the log', async () => {
@@ -99,6 +101,16 @@ describe('KubernetesDriver', () => {
       expect((container.command as string[])[0]).toBe('node');
     }
     expect(await burn.burnedMs()).toBe(191);
+  });
+
+  it('warns before breaking pods without a readiness probe or a disruption budget', async () => {
+    api.addDeployment('shop', 'notification-service', 1, { budget: false, readinessProbe: false });
+    const k8s = connect();
+    expect(await k8s.preflight('order-service')).toEqual([]);
+    expect(await k8s.preflight('notification-service')).toEqual([
+      'notification-service pods have no readiness probe: traffic will reach replicas that are not ready',
+      'notification-service has no PodDisruptionBudget',
+    ]);
   });
 
   it('refuses protected namespaces', () => {

@@ -37,6 +37,8 @@ export interface Driver {
     durationMs: number,
   ): Promise<InjectedFault>;
   stressCpu(service: ServiceName, workers: number, durationMs: number): Promise<CpuBurn>;
+  /** What makes a fault riskier than it should be (no readiness probe, no disruption budget). */
+  preflight(service: ServiceName): Promise<string[]>;
   /** Stops watches and clients. */
   close(): void;
 }

@@ -344,7 +344,7 @@ async function steadyState(driver: Driver): Promise<void> {
 async function preflight(spec: ExperimentSpec, { driver, allowOutage }: RunOptions): Promise<string[]> {
   const replicas = await driver.replicas(spec.service);
   const ready = replicas.filter((r) => r.ready).length;
-  const warnings: string[] = [];
+  const warnings = await driver.preflight(spec.service);
   if (replicas.length === 1) warnings.push(`${spec.service} has a single replica: any fault is an outage`);
   if (spec.type === 'pod-kill' && (spec.count ?? 1) >= ready && !allowOutage) {
     throw new Error(

@@ -1,12 +1,21 @@
 // The few Kubernetes calls the driver makes, behind one small interface
 // (@kubernetes/client-node 2 underneath: kubeconfig or in-cluster service account).
-import { CoreV1Api, KubeConfig, type V1EphemeralContainer, type V1Pod, Watch } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  type V1EphemeralContainer,
+  type V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
 
 export interface PodInfo {
   name: string;
   ready: boolean;
   restarts: number;
   containers: Array<{ name: string; image: string }>;
+  hasReadinessProbe: boolean;
+  labels: Record<string, string>;
 }
 
 export interface KubeApi {
@@ -16,6 +25,8 @@ export interface KubeApi {
   deletePod(namespace: string, name: string): Promise<void>;
   addEphemeralContainer(namespace: string, pod: string, container: V1EphemeralContainer): Promise<void>;
   containerLog(namespace: string, pod: string, container: string): Promise<string>;
+  /** The label selectors (matchLabels) of the namespace's PodDisruptionBudgets. */
+  disruptionBudgets(namespace: string): Promise<Array<Record<string, string>>>;
 }
 
 export function podInfo(pod: V1Pod): PodInfo {
@@ -25,6 +36,8 @@ export function podInfo(pod: V1Pod): PodInfo {
     ready: ready && !pod.metadata?.deletionTimestamp,
     restarts: (pod.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '' })),
+    hasReadinessProbe: (pod.spec?.containers ?? []).every((c) => c.readinessProbe !== undefined),
+    labels: pod.metadata?.labels ?? {},
   };
 }
 
@@ -33,6 +46,7 @@ export function clientNodeApi(kubeconfig?: string): KubeApi {
   if (kubeconfig) config.loadFromFile(kubeconfig);
   else config.loadFromDefault();
   const core = config.makeApiClient(CoreV1Api);
+  const policy = config.makeApiClient(PolicyV1Api);
   return {
     async listPods(namespace, labelSelector) {
       return (await core.listNamespacedPod({ namespace, labelSelector })).items.map(podInfo);
@@ -68,6 +82,10 @@ export function clientNodeApi(kubeconfig?: string): KubeApi {
     },
     async containerLog(namespace, name, container) {
       return core.readNamespacedPodLog({ namespace, name, container });
+    },
+    async disruptionBudgets(namespace) {
+      const budgets = await policy.listNamespacedPodDisruptionBudget({ namespace });
+      return budgets.items.map((pdb) => pdb.spec?.selector?.matchLabels ?? {});
     },
   };
 }

@@ -74,6 +74,22 @@ export class KubernetesDriver implements Driver {
     return entry.pods.map(({ name, ready, restarts }) => ({ id: name, ready, restarts }));
   }
 
+  async preflight(service: ServiceName): Promise<string[]> {
+    const pods = await this.opts.api.listPods(this.opts.namespace, this.selector(service));
+    const warnings: string[] = [];
+    if (pods.some((pod) => !pod.hasReadinessProbe)) {
+      warnings.push(
+        `${service} pods have no readiness probe: traffic will reach replicas that are not ready`,
+      );
+    }
+    const budgets = await this.opts.api.disruptionBudgets(this.opts.namespace).catch(() => []);
+    const covered = pods.every((pod) =>
+      budgets.some((labels) => Object.entries(labels).every(([key, value]) => pod.labels[key] === value)),
+    );
+    if (pods.length > 0 && !covered) warnings.push(`${service} has no PodDisruptionBudget`);
+    return warnings;
+  }
+
   async killReplicas(service: ServiceName, count: number): Promise<string[]> {
     const ready = (await this.opts.api.listPods(this.opts.namespace, this.selector(service))).filter(
       (p) => p.ready,

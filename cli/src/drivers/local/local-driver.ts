@@ -47,6 +47,11 @@ export class LocalDriver implements Driver {
 
   close(): void {}
 
+  /** Local replicas always have readiness checks (the supervisor's) and no budget to consult. */
+  async preflight(): Promise<string[]> {
+    return [];
+  }
+
   async url(service: ServiceName): Promise<string> {
     return (await this.status()).services[service].url;
   }
