@@ -14,7 +14,11 @@ export default {
   },
   // Sources import siblings as './x.js' (NodeNext); jest resolves them to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/{apps,packages}/*/{src,test}/**/*.test.ts', '<rootDir>/cli/{src,test}/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/{apps,packages}/*/{src,test}/**/*.test.ts',
+    '<rootDir>/cli/{src,test}/**/*.test.ts',
+    '<rootDir>/grafana/*.test.ts',
+  ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,
   // Integration tests start real processes; two cores are shared with them.

@@ -68,7 +68,11 @@ function common(command: Command): Command {
       1,
     )
     .option('--baseline <report.json>', 'an earlier chaos-report.json: fail on regressions beyond the margin')
-    .option('--baseline-margin <ratio>', 'allowed regression over the baseline (0.5 = 50% slower)', '0.5');
+    .option('--baseline-margin <ratio>', 'allowed regression over the baseline (0.5 = 50% slower)', '0.5')
+    .option(
+      '--pushgateway <url>',
+      'mark experiments in Prometheus through this Pushgateway (dashboard annotations)',
+    );
 }
 
 function thresholds(command: Command): Command {

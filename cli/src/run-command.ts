@@ -12,6 +12,7 @@ import { compareWithBaseline, loadBaseline } from './experiments/compare.js';
 import { parseDuration } from './experiments/duration.js';
 import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
 import { checkSpec, type ExperimentSpec } from './experiments/spec.js';
+import { PushgatewayMarker } from './reporters/pushgateway.js';
 import { buildReport } from './reporters/report.js';
 import { renderSummary } from './reporters/summary.js';
 import { writeReports } from './reporters/write.js';
@@ -35,6 +36,7 @@ export interface CommonOptions {
   repeat: number;
   baseline?: string;
   baselineMargin: string;
+  pushgateway?: string;
 }
 
 export function createDriver(opts: CommonOptions): Driver {
@@ -101,6 +103,9 @@ export async function runExperiments(
   }
 
   const driver = createDriver(opts);
+  const marker = opts.pushgateway
+    ? new PushgatewayMarker(opts.pushgateway, (message) => process.stderr.write(`warning: ${message}\n`))
+    : undefined;
   const interactive = process.stderr.isTTY && !opts.json;
   const startedAt = new Date();
   const results: ExperimentResult[] = [];
@@ -112,6 +117,7 @@ export async function runExperiments(
       if (spinner) spinner.text = `${experimentName(spec)}: ${line}`;
       else process.stderr.write(`[${experimentName(spec)}] ${line}\n`);
     };
+    await marker?.started(experimentName(spec));
     const result = await runExperiment(spec, {
       driver,
       rps,
@@ -121,6 +127,7 @@ export async function runExperiments(
       log,
     });
     if (baseline) compareWithBaseline(result, baseline, margin);
+    await marker?.finished(result);
     results.push(result);
     const line = `${result.name}: ${result.status.toUpperCase()}${result.recovery.totalMs === null ? '' : `, recovery ${(result.recovery.totalMs / 1000).toFixed(2)} s`}`;
     if (spinner) result.status === 'pass' ? spinner.succeed(line) : spinner.fail(line);

@@ -40,7 +40,7 @@ async function chaosctl(args: string[], timeoutMs = 90_000): Promise<Run> {
   }
 }
 
-/** A port p with p+1 and p+2 free too: the local platform takes three in a row. */
+/** A port p with p+1, p+2 and p+99 free too: the local platform's proxies and control API. */
 async function freeBasePort(): Promise<number> {
   const listen = (port: number) =>
     new Promise<boolean>((done) => {
@@ -49,8 +49,15 @@ async function freeBasePort(): Promise<number> {
       server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
     });
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    if ((await listen(base)) && (await listen(base + 1)) && (await listen(base + 2))) return base;
+    // Below Linux's ephemeral range (32768+), where the replicas' own ports come from; +99 is the control API.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    if (
+      (await listen(base)) &&
+      (await listen(base + 1)) &&
+      (await listen(base + 2)) &&
+      (await listen(base + 99))
+    )
+      return base;
   }
 }
 
@@ -290,7 +297,8 @@ describe('chaosctl with the local driver', () => {
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    for (let i = 0; i < 100 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 400 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain('fault:');
     expect((await status()).faults).toHaveLength(1);
     child.kill('SIGINT');
     const code = await new Promise((done) => child.once('exit', (exitCode) => done(exitCode)));
@@ -460,7 +468,8 @@ describe('chaosctl with the kubernetes driver (against the API server test doubl
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    for (let i = 0; i < 100 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 400 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain('fault:');
     const injected = api.ephemeral.filter((e) => String(e.container.name).startsWith('chaos-netem-'));
     expect(injected.length).toBeGreaterThan(0);
     child.kill('SIGINT');

@@ -9,13 +9,16 @@ import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
 import { StockStore } from './stock.js';
 
+// A busy CI machine lags every event loop; these tests are not about load shedding.
+const testEnv = { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' };
+
 let store: TestDatabase;
 let app: FastifyInstance;
 
 beforeEach(async () => {
   store = await openTestDatabase('sqlite', migrations);
   await new StockStore(store.db).seed(10);
-  app = await buildApp({ config: readConfig({}), db: store.db, logger: false });
+  app = await buildApp({ config: readConfig(testEnv), db: store.db, logger: false });
 });
 
 afterEach(async () => {

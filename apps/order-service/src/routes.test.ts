@@ -13,6 +13,9 @@ import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
 import { OutboxWorker } from './outbox.js';
 
+// A busy CI machine lags every event loop; these tests are not about load shedding.
+const testEnv = { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' };
+
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A peer service process that a test can take down and bring back on the same port and data. */
@@ -64,7 +67,7 @@ beforeEach(async () => {
   ];
   const [inventoryClient, notificationClient] = clients as [Downstream, Downstream];
   ordering = await buildApp({
-    config: readConfig({}),
+    config: readConfig(testEnv),
     db: store.db,
     inventory: inventoryClient,
     notification: notificationClient,

@@ -18,6 +18,9 @@ export async function registerLoadShedding(app: FastifyInstance, opts: LoadShedd
     help: 'Requests refused with 503 because the process was under pressure',
     labelNames: ['reason'],
   });
+  // Present from the start (at 0) for the checks in use, so dashboards and alerts see a series.
+  if (opts.maxEventLoopDelayMs > 0) shed.inc({ reason: 'eventLoopDelay' }, 0);
+  if (opts.maxHeapRatio > 0) shed.inc({ reason: 'heapUsedBytes' }, 0);
   await app.register(underPressure, {
     maxEventLoopDelay: opts.maxEventLoopDelayMs,
     maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapRatio),

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { ServiceName } from '../driver.js';
-import { freePort, type PlatformStatus, SERVICES } from './supervisor.js';
+import { type PlatformStatus, SERVICES } from './supervisor.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 
@@ -73,7 +73,8 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
         ({ 'order-service': 0, 'inventory-service': 1, 'notification-service': 2 } as const)[service],
     ]),
   ) as Record<ServiceName, number>;
-  const controlPort = await freePort();
+  // Fixed beside the services, so a Prometheus config can find the replicas (GET /sd) there.
+  const controlPort = opts.basePort + 99;
   const config = {
     repoRoot,
     dataDir,

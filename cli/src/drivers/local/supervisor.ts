@@ -232,7 +232,16 @@ export class Supervisor {
     const forward = (target: Replica | undefined, retried: boolean) => {
       if (!target) return unavailable(503, `no ready ${service} replica`);
       const upstream = httpRequest(
-        { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
+        // No pooled sockets (agent: false): a pooled one to a replica that just died fails with a
+        // reset after the request was sent; a fresh one is refused at once, and that is retried.
+        {
+          host: '127.0.0.1',
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent: false,
+        },
         (reply) => {
           res.writeHead(reply.statusCode ?? 502, reply.headers);
           reply.pipe(res);
@@ -260,6 +269,16 @@ export class Supervisor {
     const url = new URL(req.url ?? '/', 'http://control');
     const [, resource, service, id] = url.pathname.split('/');
     if (req.method === 'GET' && resource === 'status') return send(200, this.status());
+    // Prometheus HTTP service discovery: every replica, labelled with its service as the job.
+    if (req.method === 'GET' && resource === 'sd') {
+      return send(
+        200,
+        SERVICES.map((name) => ({
+          targets: (this.replicas.get(name) ?? []).map((r) => `127.0.0.1:${r.port}`),
+          labels: { job: name },
+        })),
+      );
+    }
     if (req.method === 'POST' && resource === 'kill' && isService(service)) {
       const replica = (this.replicas.get(service) ?? []).find((r) => r.id === id);
       if (!replica?.child?.pid) return send(404, { error: `no replica ${id}` });
