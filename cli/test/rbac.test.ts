@@ -1,11 +1,11 @@
-// The shipped Role must allow every call the kubernetes driver makes, and nothing it does not make.
+// The Role the chart ships for chaosctl must allow every call the kubernetes driver makes, and nothing it does not make.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 
 const documents = parseAllDocuments(
-  readFileSync(join(import.meta.dirname, '../deploy/rbac.yaml'), 'utf8'),
+  readFileSync(join(import.meta.dirname, '../../charts/chaos-platform/files/chaosctl-rbac.yaml'), 'utf8'),
 ).map((d) => d.toJS());
 const role = documents.find((d) => d.kind === 'Role');
 
@@ -27,7 +27,7 @@ const granted = (role.rules as Array<{ apiGroups: string[]; resources: string[];
     ),
 );
 
-describe('cli/deploy/rbac.yaml', () => {
+describe("chaosctl's RBAC (charts/chaos-platform/files/chaosctl-rbac.yaml)", () => {
   it('is a namespaced Role bound to the chaosctl ServiceAccount', () => {
     expect(documents.map((d) => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
     const binding = documents.find((d) => d.kind === 'RoleBinding');
