@@ -5,8 +5,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { allReady, fetchStatus, localDown, localUp, readState } from './drivers/local/platform.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
+import { loadBaseline } from './experiments/compare.js';
 import type { ExperimentSpec, Thresholds } from './experiments/spec.js';
 import { loadSuite } from './experiments/suite.js';
+import { renderSummary } from './reporters/summary.js';
+import { writeReports } from './reporters/write.js';
 import { type CommonOptions, runExperiments } from './run-command.js';
 import { VERSION } from './version.js';
 
@@ -199,6 +202,20 @@ common(
       warmup: given('warmup') ? opts.warmup : String(suite.warmup ?? opts.warmup),
       cooldown: given('cooldown') ? opts.cooldown : String(suite.cooldown ?? opts.cooldown),
     });
+  });
+
+program
+  .command('report')
+  .description(
+    'render the JUnit and HTML reports (and the summary) from a chaos-report.json, e.g. one a Job printed',
+  )
+  .argument('<report.json>', 'a chaos-report.json')
+  .option('--report-dir <dir>', 'where the reports go', 'reports')
+  .action(async (file: string, opts: { reportDir: string }) => {
+    const report = loadBaseline(file);
+    const files = writeReports(report, opts.reportDir);
+    process.stdout.write(`${renderSummary(report)}\nreports: ${files.json}, ${files.junit}, ${files.html}\n`);
+    process.exitCode = report.verdict === 'pass' ? EXIT.ok : EXIT.failed;
   });
 
 const local = program

@@ -196,6 +196,21 @@ describe('chaosctl with the local driver', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
   }, 90_000);
 
+  it('renders JUnit and HTML again from a JSON report', async () => {
+    const run = await chaosctl([
+      'report',
+      join(work, 'pod-kill/chaos-report.json'),
+      '--report-dir',
+      join(work, 'rendered'),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/verdict: PASS/);
+    expect(readFileSync(join(work, 'rendered/chaos-junit.xml'), 'utf8')).toBe(
+      readFileSync(join(work, 'pod-kill/chaos-junit.xml'), 'utf8'),
+    );
+    expect((await chaosctl(['report', join(work, 'nothing.json')])).code).toBe(2);
+  });
+
   it('fails with exit 1 and a JUnit failure when a threshold cannot be met', async () => {
     const run = await chaosctl([
       'pod-kill',

@@ -8,6 +8,7 @@ import type { ExperimentResult, ThresholdResult } from './runner.js';
 // Below this, differences are scheduling noise, not regressions.
 const SLACK_MS = 250;
 
+/** Reads an earlier chaos-report.json (a baseline, or a report to render again). */
 export function loadBaseline(path: string): Report {
   try {
     const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
@@ -15,7 +16,7 @@ export function loadBaseline(path: string): Report {
       throw new Error('not a chaosctl report');
     return report;
   } catch (error) {
-    throw new UsageError(`cannot use baseline ${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot use ${path}: ${(error as Error).message}`);
   }
 }
 

@@ -10,13 +10,20 @@ export interface WrittenReports {
   html: string;
 }
 
+/** File names in --report-dir; the Jenkinsfile's junit step points at REPORT_FILES.junit. */
+export const REPORT_FILES = {
+  json: 'chaos-report.json',
+  junit: 'chaos-junit.xml',
+  html: 'chaos-report.html',
+} as const;
+
 /** Writes the JSON, JUnit and HTML reports; file names are stable so CI can point at them. */
 export function writeReports(report: Report, dir: string): WrittenReports {
   mkdirSync(dir, { recursive: true });
-  const json = join(dir, 'chaos-report.json');
-  const junit = join(dir, 'chaos-junit.xml');
+  const json = join(dir, REPORT_FILES.json);
+  const junit = join(dir, REPORT_FILES.junit);
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  const html = join(dir, 'chaos-report.html');
+  const html = join(dir, REPORT_FILES.html);
   writeFileSync(junit, renderJunit(report));
   writeFileSync(html, renderHtml(report));
   return { json, junit, html };
