@@ -85,7 +85,16 @@ function thresholds(command: Command): Command {
     .option('--max-p95 <duration>', 'p95 latency allowed during the fault', '2s');
 }
 
-function thresholdsFrom(opts: { sla: string; maxErrorRate: string; maxP95: string }): Thresholds {
+interface ThresholdFlags {
+  sla: string;
+  maxErrorRate: string;
+  maxP95: string;
+}
+
+/** What a single-experiment command's action receives. */
+type ExperimentFlags<Own> = CommonOptions & ThresholdFlags & { service: ExperimentSpec['service'] } & Own;
+
+function thresholdsFrom(opts: ThresholdFlags): Thresholds {
   const maxErrorRate = Number(opts.maxErrorRate);
   if (!Number.isFinite(maxErrorRate) || maxErrorRate < 0 || maxErrorRate > 1) {
     throw new UsageError(`--max-error-rate must be between 0 and 1 (got '${opts.maxErrorRate}')`);
@@ -99,22 +108,12 @@ const service = () =>
 thresholds(common(program.command('pod-kill').description('kill replicas of a service and measure recovery')))
   .addOption(service())
   .option('--count <n>', 'replicas to kill', positiveInt('--count'), 1)
-  .action(
-    async (
-      opts: CommonOptions & {
-        service: ExperimentSpec['service'];
-        count: number;
-        sla: string;
-        maxErrorRate: string;
-        maxP95: string;
-      },
-    ) => {
-      await runExperiments(
-        [{ type: 'pod-kill', service: opts.service, count: opts.count, thresholds: thresholdsFrom(opts) }],
-        opts,
-      );
-    },
-  );
+  .action(async (opts: ExperimentFlags<{ count: number }>) => {
+    await runExperiments(
+      [{ type: 'pod-kill', service: opts.service, count: opts.count, thresholds: thresholdsFrom(opts) }],
+      opts,
+    );
+  });
 
 thresholds(
   common(program.command('network-delay').description('add latency in front of a service for a while')),
@@ -123,63 +122,40 @@ thresholds(
   .requiredOption('--latency <duration>', 'added latency, e.g. 300ms')
   .option('--jitter <duration>', 'random variation of the latency', '0ms')
   .option('--duration <duration>', 'how long the latency stays', '30s')
-  .action(
-    async (
-      opts: CommonOptions & {
-        service: ExperimentSpec['service'];
-        latency: string;
-        jitter: string;
-        duration: string;
-        sla: string;
-        maxErrorRate: string;
-        maxP95: string;
-      },
-    ) => {
-      await runExperiments(
-        [
-          {
-            type: 'network-delay',
-            service: opts.service,
-            latency: opts.latency,
-            jitter: opts.jitter,
-            duration: opts.duration,
-            thresholds: thresholdsFrom(opts),
-          },
-        ],
-        opts,
-      );
-    },
-  );
+  .action(async (opts: ExperimentFlags<{ latency: string; jitter: string; duration: string }>) => {
+    await runExperiments(
+      [
+        {
+          type: 'network-delay',
+          service: opts.service,
+          latency: opts.latency,
+          jitter: opts.jitter,
+          duration: opts.duration,
+          thresholds: thresholdsFrom(opts),
+        },
+      ],
+      opts,
+    );
+  });
 
 thresholds(common(program.command('cpu-stress').description('burn CPU next to a service for a while')))
   .addOption(service())
   .option('--workers <n>', 'CPU burners', positiveInt('--workers'), 2)
   .option('--duration <duration>', 'how long the burn lasts', '30s')
-  .action(
-    async (
-      opts: CommonOptions & {
-        service: ExperimentSpec['service'];
-        workers: number;
-        duration: string;
-        sla: string;
-        maxErrorRate: string;
-        maxP95: string;
-      },
-    ) => {
-      await runExperiments(
-        [
-          {
-            type: 'cpu-stress',
-            service: opts.service,
-            workers: opts.workers,
-            duration: opts.duration,
-            thresholds: thresholdsFrom(opts),
-          },
-        ],
-        opts,
-      );
-    },
-  );
+  .action(async (opts: ExperimentFlags<{ workers: number; duration: string }>) => {
+    await runExperiments(
+      [
+        {
+          type: 'cpu-stress',
+          service: opts.service,
+          workers: opts.workers,
+          duration: opts.duration,
+          thresholds: thresholdsFrom(opts),
+        },
+      ],
+      opts,
+    );
+  });
 
 common(
   program

@@ -94,6 +94,34 @@ async function status() {
 
 let base = 0;
 
+/**
+ * Starts a minute-long network-delay, runs `whileInjected` once the fault is on, then presses
+ * Ctrl-C and resolves with chaosctl's exit code.
+ */
+async function interruptOnceInjected(
+  args: string[],
+  whileInjected: () => Promise<void>,
+): Promise<number | null> {
+  const child = spawn(
+    process.execPath,
+    [cli, 'network-delay', '--latency', '300ms', '--duration', '60s', ...args],
+    {
+      cwd: work,
+      env: { PATH: process.env.PATH, NO_COLOR: '1' },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  for (let i = 0; i < 400 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
+  try {
+    expect(stderr).toContain('fault:');
+    await whileInjected();
+  } finally {
+    child.kill('SIGINT');
+  }
+  return new Promise((done) => child.once('exit', (code) => done(code)));
+}
+
 beforeAll(async () => {
   base = await freeBasePort();
   const up = await chaosctl([
@@ -297,29 +325,13 @@ describe('chaosctl with the local driver', () => {
   }, 90_000);
 
   it('removes the injected latency when interrupted with Ctrl-C', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        'network-delay',
-        '--service',
-        'inventory-service',
-        '--latency',
-        '300ms',
-        '--duration',
-        '60s',
-        ...experiment('interrupted'),
-      ],
-      { cwd: work, env: { PATH: process.env.PATH, NO_COLOR: '1' } },
+    const interrupted = await interruptOnceInjected(
+      ['--service', 'inventory-service', ...experiment('interrupted')],
+      async () => {
+        expect((await status()).faults).toHaveLength(1);
+      },
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    for (let i = 0; i < 400 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain('fault:');
-    expect((await status()).faults).toHaveLength(1);
-    child.kill('SIGINT');
-    const code = await new Promise((done) => child.once('exit', (exitCode) => done(exitCode)));
-    expect(code).toBe(130);
+    expect(interrupted).toBe(130);
     expect((await status()).faults).toEqual([]);
   }, 60_000);
 
@@ -468,31 +480,23 @@ describe('chaosctl with the kubernetes driver (against the API server test doubl
   }, 60_000);
 
   it('clears the injected latency when interrupted with Ctrl-C', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        'network-delay',
-        '--service',
-        'inventory-service',
-        '--latency',
-        '300ms',
-        '--duration',
-        '60s',
-        ...kube('kube-interrupted'),
-      ],
-      { cwd: work, env: { PATH: process.env.PATH, NO_COLOR: '1' } },
+    const netem = (prefix: string) =>
+      api.ephemeral.filter((e) => String(e.container.name).startsWith(prefix));
+    const interrupted = await interruptOnceInjected(
+      ['--service', 'inventory-service', ...kube('kube-interrupted')],
+      async () => {
+        expect(netem('chaos-netem-').length).toBeGreaterThan(0);
+      },
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    for (let i = 0; i < 400 && !stderr.includes('fault:'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain('fault:');
-    const injected = api.ephemeral.filter((e) => String(e.container.name).startsWith('chaos-netem-'));
-    expect(injected.length).toBeGreaterThan(0);
-    child.kill('SIGINT');
-    expect(await new Promise((done) => child.once('exit', done))).toBe(130);
-    const cleared = api.ephemeral.filter((e) => String(e.container.name).startsWith('chaos-netem-clear'));
-    expect(cleared.map((e) => e.pod).sort()).toEqual(injected.map((e) => e.pod).sort());
+    expect(interrupted).toBe(130);
+    const injectedInto = netem('chaos-netem-').filter(
+      (e) => !String(e.container.name).startsWith('chaos-netem-clear'),
+    );
+    expect(
+      netem('chaos-netem-clear')
+        .map((e) => e.pod)
+        .sort(),
+    ).toEqual(injectedInto.map((e) => e.pod).sort());
   }, 60_000);
 
   it('refuses kube-system', async () => {

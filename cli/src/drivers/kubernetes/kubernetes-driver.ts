@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { V1EphemeralContainer } from '@kubernetes/client-node';
 import { UnreachableError, UsageError } from '../../errors.js';
+import { CPU_BURNER, reportedCpuMs } from '../cpu-burner.js';
 import type { CpuBurn, Driver, InjectedFault, Replica, ServiceName } from '../driver.js';
 import type { KubeApi, PodInfo } from './kube-api.js';
 
@@ -126,16 +127,13 @@ export class KubernetesDriver implements Driver {
 
   async stressCpu(service: ServiceName, workers: number, durationMs: number): Promise<CpuBurn> {
     const pods = await this.readyPods(service);
-    const burner =
-      'const until=Date.now()+Number(process.argv[1]);while(Date.now()<until){for(let i=0;i<1e5;i++);}' +
-      'const u=process.cpuUsage();console.log((u.user+u.system)/1000)';
     const started = await Promise.all(
       pods.flatMap((pod) =>
         Array.from({ length: workers }, () =>
           this.ephemeral(
             pod.name,
             'chaos-cpu',
-            ['node', '-e', burner, String(durationMs)],
+            ['node', '-e', CPU_BURNER, String(durationMs)],
             false,
             pod.containers[0],
           ).then((container) => ({ pod: pod.name, container })),
@@ -152,7 +150,7 @@ export class KubernetesDriver implements Driver {
             this.opts.api.containerLog(this.opts.namespace, pod, container).catch(() => '0'),
           ),
         );
-        return logs.reduce((sum, log) => sum + (Number(log.trim().split('\n').at(-1)) || 0), 0);
+        return logs.reduce((sum, log) => sum + reportedCpuMs(log), 0);
       },
     };
   }

@@ -1,17 +1,9 @@
 // The local driver: faults applied to the platform `chaosctl local up` runs.
 import { spawn } from 'node:child_process';
 import { UnreachableError } from '../../errors.js';
+import { CPU_BURNER, reportedCpuMs } from '../cpu-burner.js';
 import type { CpuBurn, Driver, InjectedFault, Replica, ServiceName } from '../driver.js';
 import { fetchStatus, requireState } from './platform.js';
-
-// A burner spins until its own deadline and reports the CPU time it used: it ends by itself even
-// if chaosctl dies, and the report proves the burn ran.
-const BURNER = `
-const until = Date.now() + Number(process.argv[1]);
-while (Date.now() < until) { for (let i = 0; i < 1e5; i++); }
-const { user, system } = process.cpuUsage();
-process.stdout.write(String((user + system) / 1000));
-`;
 
 export class LocalDriver implements Driver {
   readonly name = 'local';
@@ -91,14 +83,16 @@ export class LocalDriver implements Driver {
     // Locally every replica shares this machine's cores, so burners beside them starve them the way
     // a burner inside a container starves that container's CPU quota.
     const burners = Array.from({ length: workers }, () =>
-      spawn(process.execPath, ['-e', BURNER, String(durationMs)], { stdio: ['ignore', 'pipe', 'ignore'] }),
+      spawn(process.execPath, ['-e', CPU_BURNER, String(durationMs)], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
     );
     const reports = burners.map(
       (burner) =>
         new Promise<number>((resolve) => {
           let out = '';
           burner.stdout.on('data', (chunk: Buffer) => (out += chunk));
-          burner.once('exit', () => resolve(Number(out) || 0));
+          burner.once('exit', () => resolve(reportedCpuMs(out)));
         }),
     );
     return {
