@@ -64,6 +64,7 @@ function common(command: Command): Command {
     .option('--json', 'print the JSON report on stdout and nothing else', false)
     .option('--dry-run', 'say what would be broken, break nothing', false)
     .option('--allow-outage', 'allow faults that take every replica of a service down', false)
+    .option('--no-color', 'no colours (also NO_COLOR=1); colours and spinners only ever appear on a terminal')
     .option(
       '--repeat <n>',
       'run each experiment n times; the report gives recovery p50/p95/max',
@@ -108,9 +109,17 @@ const service = () =>
 thresholds(common(program.command('pod-kill').description('kill replicas of a service and measure recovery')))
   .addOption(service())
   .option('--count <n>', 'replicas to kill', positiveInt('--count'), 1)
-  .action(async (opts: ExperimentFlags<{ count: number }>) => {
+  .option('--all', 'kill every replica (an outage: needs --allow-outage)', false)
+  .action(async (opts: ExperimentFlags<{ count: number; all: boolean }>) => {
     await runExperiments(
-      [{ type: 'pod-kill', service: opts.service, count: opts.count, thresholds: thresholdsFrom(opts) }],
+      [
+        {
+          type: 'pod-kill',
+          service: opts.service,
+          count: opts.all ? 'all' : opts.count,
+          thresholds: thresholdsFrom(opts),
+        },
+      ],
       opts,
     );
   });

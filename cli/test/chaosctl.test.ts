@@ -337,11 +337,51 @@ describe('chaosctl with the local driver', () => {
 
   it('says what it would break on --dry-run and breaks nothing', async () => {
     const before = await status();
-    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--dry-run', ...experiment('dry')]);
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'order-service',
+      '--dry-run',
+      '--no-color',
+      ...experiment('dry'),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/would run pod-kill order-service/);
     expect((await status()).services).toEqual(before.services);
   });
+
+  it('takes a whole service down with --all --allow-outage, and measures the outage', async () => {
+    const refused = await chaosctl([
+      'pod-kill',
+      '--service',
+      'notification-service',
+      '--all',
+      ...experiment('all-refused'),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(
+      /refusing to kill 2 of 2 ready notification-service replicas/,
+    );
+
+    // notification-service is behind the outbox: users see no errors even with it entirely down.
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'notification-service',
+      '--all',
+      '--allow-outage',
+      '--json',
+      ...experiment('all'),
+    ]);
+    const [result] = JSON.parse(run.stdout).experiments;
+    expect(result.parameters).toEqual({ count: 'all' });
+    expect(result.fault).toMatchObject({
+      verified: true,
+      evidence: expect.stringMatching(/notification-service-0, notification-service-1 killed/),
+    });
+    expect(result.traffic.during.errorRate).toBe(0);
+    expect(run.code).toBe(0);
+  }, 60_000);
 
   it('refuses to kill every replica without --allow-outage', async () => {
     const run = await chaosctl([

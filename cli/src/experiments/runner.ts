@@ -202,7 +202,7 @@ async function inject(
       const before = new Map(initial.map((r) => [r.id, r.restarts]));
       const readyBefore = initial.filter((r) => r.ready).length;
       const injectedAt = Date.now();
-      const killed = await driver.killReplicas(spec.service, spec.count ?? 1);
+      const killed = await driver.killReplicas(spec.service, killCount(spec, readyBefore));
       event(`fault: killed ${killed.join(', ')}`, injectedAt);
       // Watch until each killed replica is replaced (restarted in place, or gone and succeeded by a
       // new one) and as many replicas are ready as before; give up past the SLA.
@@ -346,13 +346,16 @@ async function preflight(spec: ExperimentSpec, { driver, allowOutage }: RunOptio
   const ready = replicas.filter((r) => r.ready).length;
   const warnings = await driver.preflight(spec.service);
   if (replicas.length === 1) warnings.push(`${spec.service} has a single replica: any fault is an outage`);
-  if (spec.type === 'pod-kill' && (spec.count ?? 1) >= ready && !allowOutage) {
+  if (spec.type === 'pod-kill' && killCount(spec, ready) >= ready && !allowOutage) {
     throw new Error(
-      `refusing to kill ${spec.count ?? 1} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
+      `refusing to kill ${killCount(spec, ready)} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
     );
   }
   return warnings;
 }
+
+const killCount = (spec: Extract<ExperimentSpec, { type: 'pod-kill' }>, ready: number) =>
+  spec.count === 'all' ? ready : (spec.count ?? 1);
 
 function threshold(
   name: ThresholdResult['name'],

@@ -37,7 +37,7 @@ export const ExperimentSchema = Type.Union([
     {
       type: Type.Literal('pod-kill'),
       ...common,
-      count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+      count: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Literal('all')])),
     },
     { additionalProperties: false },
   ),
