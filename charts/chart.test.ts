@@ -28,6 +28,19 @@ async function template(...args: string[]): Promise<K8sObject[]> {
     .filter(Boolean);
 }
 
+/**
+ * Validates an object against the schema generated from Kubernetes' (and the Prometheus
+ * Operator's) OpenAPI definitions, by the kubernetes-models packages.
+ */
+async function validateSchema(object: K8sObject): Promise<void> {
+  const { apiVersion, kind } = object as { apiVersion: string; kind: string };
+  const module = apiVersion.startsWith('monitoring.coreos.com/')
+    ? `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`
+    : `kubernetes-models/${apiVersion}/${kind}`;
+  const Model = (await import(module))[kind];
+  new Model(object).validate();
+}
+
 const find = (objects: K8sObject[], kind: string, name: string) =>
   objects.find((o) => o.kind === kind && o.metadata.name === name) as K8sObject;
 
@@ -43,6 +56,26 @@ describe('helm lint --strict', () => {
   ])('passes with %s', async (_name, args) => {
     const { stdout } = await run(helm, ['lint', '--strict', chart, ...args]);
     expect(stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+});
+
+describe('every rendered object', () => {
+  it.each([
+    ['default values', []],
+    ['every option on', ['-f', allFeatures, '--api-versions', 'monitoring.coreos.com/v1']],
+  ])('validates against the Kubernetes OpenAPI schemas with %s', async (_name, args) => {
+    const objects = await template(...args);
+    expect(objects.length).toBeGreaterThan(20);
+    for (const object of objects) {
+      await expect(validateSchema(object)).resolves.toBeUndefined();
+    }
+  });
+
+  it('would catch a wrong type', async () => {
+    const [deployment] = (await template()).filter((o) => o.kind === 'Deployment');
+    await expect(
+      validateSchema({ ...deployment, spec: { ...deployment?.spec, replicas: 'two' } }),
+    ).rejects.toThrow(/replicas/);
   });
 });
 
