@@ -552,3 +552,39 @@ describe('chaosctl with the kubernetes driver (against the API server test doubl
     expect(run.stderr).toMatch(/protected namespace kube-system/);
   });
 });
+
+describe('chaosctl local down', () => {
+  it('stops every replica even after the supervisor itself was SIGKILLed', async () => {
+    const dir = join(work, 'orphans');
+    const up = await chaosctl([
+      'local',
+      'up',
+      '--replicas',
+      '1',
+      '--base-port',
+      String(await freeBasePort()),
+      '--state-dir',
+      dir,
+    ]);
+    expect(up.code).toBe(0);
+    const { stdout } = await chaosctl(['local', 'status', '--json', '--state-dir', dir]);
+    const pids = Object.values(
+      JSON.parse(stdout).services as Record<string, { replicas: Array<{ pid: number }> }>,
+    ).flatMap((svc) => svc.replicas.map((r) => r.pid));
+    const { pid } = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pids.filter(alive)).toHaveLength(3);
+    expect((await chaosctl(['local', 'down', '--state-dir', dir])).code).toBe(0);
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).toEqual([]);
+  }, 60_000);
+});

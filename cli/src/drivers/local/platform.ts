@@ -107,12 +107,12 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (!alive(state.pid)) {
-      rmSync(stateFile(opts.stateDir), { force: true });
       const tail = readFileSync(join(opts.stateDir, 'supervisor.log'), 'utf8')
         .trim()
         .split('\n')
         .slice(-3)
         .join(' | ');
+      await localDown(opts.stateDir);
       throw new UnreachableError(`the local platform exited while starting: ${tail}`);
     }
     const status = await fetchStatus(state.controlUrl).catch(() => undefined);
@@ -130,7 +130,13 @@ export async function localDown(stateDir: string): Promise<boolean> {
   if (alive(state.pid)) {
     process.kill(state.pid, 'SIGTERM');
     for (let i = 0; i < 150 && alive(state.pid); i++) await sleep(100);
-    if (alive(state.pid)) process.kill(state.pid, 'SIGKILL');
+  }
+  // The supervisor leads its own process group (detached) and its replicas are in it: whatever is
+  // left, say after the supervisor itself was killed, goes with the group.
+  try {
+    process.kill(-state.pid, 'SIGKILL');
+  } catch {
+    // the group is already empty
   }
   rmSync(stateFile(stateDir), { force: true });
   return true;
