@@ -68,16 +68,12 @@ export function parseUrls(values: string[]): Partial<Record<ServiceName, string>
 const describeSpec = (spec: ExperimentSpec) =>
   `${experimentName(spec)}: ${JSON.stringify({ ...spec, name: undefined })}`;
 
-export async function runExperiments(
-  specs: ExperimentSpec[],
-  opts: CommonOptions,
-  defaults: { rps?: number; warmup?: string | number; cooldown?: string | number } = {},
-): Promise<void> {
-  const rps = Number(opts.rps ?? defaults.rps);
+export async function runExperiments(specs: ExperimentSpec[], opts: CommonOptions): Promise<void> {
+  const rps = Number(opts.rps);
   if (!Number.isFinite(rps) || rps <= 0 || rps > 5000)
     throw new UsageError(`--rps must be a number between 0 and 5000 (got '${opts.rps}')`);
-  const warmupMs = parseDuration(opts.warmup ?? defaults.warmup ?? '3s', '--warmup');
-  const cooldownMs = parseDuration(opts.cooldown ?? defaults.cooldown ?? '3s', '--cooldown');
+  const warmupMs = parseDuration(opts.warmup, '--warmup');
+  const cooldownMs = parseDuration(opts.cooldown, '--cooldown');
 
   for (const spec of specs) checkSpec(spec);
   const margin = Number(opts.baselineMargin);

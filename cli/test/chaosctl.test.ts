@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { alive } from '../src/drivers/local/platform.js';
 import { FakeKubeApi } from './kube-api-server.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -418,6 +419,14 @@ describe('chaosctl usage errors', () => {
       ['run-all', '--suite', '/nonexistent/suite.yaml'],
       /cannot read suite \/nonexistent\/suite.yaml: ENOENT/,
     ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'kubernetes', '--url', 'ftp://shop'],
+      /--url must be http\(s\):\/\/host:port/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--rps', 'lots'],
+      /--rps must be a number/,
+    ],
   ])('exits 2 with one clear line for %j', async (args, message) => {
     const run = await chaosctl([...args, '--state-dir', stateDir]);
     expect(run.code).toBe(2);
@@ -573,14 +582,6 @@ describe('chaosctl local down', () => {
     ).flatMap((svc) => svc.replicas.map((r) => r.pid));
     const { pid } = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as { pid: number };
     process.kill(pid, 'SIGKILL');
-    const alive = (p: number) => {
-      try {
-        process.kill(p, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await new Promise((r) => setTimeout(r, 200));
     expect(pids.filter(alive)).toHaveLength(3);
     expect((await chaosctl(['local', 'down', '--state-dir', dir])).code).toBe(0);

@@ -32,7 +32,8 @@ export function readState(stateDir: string): LocalState | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalState) : undefined;
 }
 
-const alive = (pid: number) => {
+/** Whether a process exists (signal 0 checks without signalling). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
