@@ -219,6 +219,18 @@ describe('rendered with every option on', () => {
     });
   });
 
+  it('runs the chaos suite as a post-install Job with the chaosctl ServiceAccount', () => {
+    const job = find(objects, 'Job', 'shop-chaosctl');
+    expect(job.metadata.annotations['helm.sh/hook']).toBe('post-install,post-upgrade');
+    expect(job.spec.template.spec.serviceAccountName).toBe('chaosctl');
+    expect(job.spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/chaos-platform/chaosctl:3f2a9c1',
+    );
+    expect(job.spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining(['run-all', '--namespace', 'shop']),
+    );
+  });
+
   it('tags images from the registry and tag given', () => {
     expect(find(objects, 'Deployment', 'inventory-service').spec.template.spec.containers[0].image).toBe(
       'registry.example.com/chaos-platform/inventory-service:3f2a9c1',
