@@ -1,14 +1,16 @@
 import { createServiceApp, type Database } from '@chaos-platform/service-kit';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import type { Mailer } from './mailer.js';
+import { createMailer, type Mailer } from './mailer.js';
+import { createNotificationMetrics } from './metrics.js';
 import { NotificationStore } from './notifications.js';
 import { notificationRoutes } from './routes.js';
 
 export interface AppDeps {
   config: Config;
   db: Database;
-  mailer: Mailer;
+  /** Where e-mails go. Unset: the one config names (SMTP_URL, else the log), closed with the app. */
+  mailer?: Mailer;
   logger: FastifyBaseLogger | false;
 }
 
@@ -20,12 +22,17 @@ export async function buildApp({ config, db, mailer, logger }: AppDeps): Promise
     // The SMTP server is not a readiness check: without it e-mails wait, the service still accepts them.
     readiness: [() => db.ping()],
     routes: async (app) => {
-      const sends = new app.metrics.client.Counter({
-        name: 'notifications_total',
-        help: 'Notification requests by outcome (sent, duplicate, failed)',
-        labelNames: ['outcome'],
+      let routeMailer = mailer;
+      if (!routeMailer) {
+        const owned = createMailer(config, app.log);
+        app.addHook('onClose', () => owned.close());
+        routeMailer = owned;
+      }
+      await app.register(notificationRoutes, {
+        store,
+        mailer: routeMailer,
+        metrics: createNotificationMetrics(app),
       });
-      await app.register(notificationRoutes, { store, mailer, sends });
     },
   });
 }

@@ -1,5 +1,6 @@
 // Where e-mails go: an SMTP server through nodemailer, or the log when none is configured.
 import nodemailer from 'nodemailer';
+import type { Config } from './config.js';
 
 export interface Mail {
   to: string;
@@ -10,6 +11,20 @@ export interface Mail {
 export interface Mailer {
   send(mail: Mail): Promise<void>;
   close(): Promise<void>;
+}
+
+interface InfoLog {
+  info(obj: object, msg: string): void;
+}
+
+/** The mailer the configuration names: SMTP when SMTP_URL is set, otherwise the log. */
+export function createMailer(
+  config: Pick<Config, 'SMTP_URL' | 'MAIL_FROM' | 'SMTP_TIMEOUT_MS'>,
+  log: InfoLog,
+): Mailer {
+  return config.SMTP_URL
+    ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS)
+    : logMailer(log, config.MAIL_FROM);
 }
 
 export function smtpMailer(url: string, from: string, timeoutMs: number): Mailer {
@@ -31,7 +46,7 @@ export function smtpMailer(url: string, from: string, timeoutMs: number): Mailer
 }
 
 /** The local default: says what it would have sent. */
-export function logMailer(log: { info(obj: object, msg: string): void }, from: string): Mailer {
+export function logMailer(log: InfoLog, from: string): Mailer {
   return {
     async send(mail) {
       log.info({ mail: { from, ...mail } }, `e-mail not sent (SMTP_URL unset): ${mail.subject}`);

@@ -1,7 +1,6 @@
 import { createLogger, exitOnStartupError, openDatabase, startServer } from '@chaos-platform/service-kit';
 import { buildApp } from './app.js';
 import { readConfig } from './config.js';
-import { logMailer, smtpMailer } from './mailer.js';
 import { migrations } from './migrations.js';
 
 try {
@@ -14,17 +13,9 @@ try {
     migrations,
     poolMax: config.DB_POOL_MAX,
   });
-  const mailer = config.SMTP_URL
-    ? smtpMailer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TIMEOUT_MS)
-    : logMailer(log, config.MAIL_FROM);
-  const app = await buildApp({ config, db, mailer, logger: log });
-  await startServer(app, {
-    config,
-    onShutdown: async () => {
-      await mailer.close();
-      await db.close();
-    },
-  });
+  // The app builds the mailer SMTP_URL names and closes it with itself.
+  const app = await buildApp({ config, db, logger: log });
+  await startServer(app, { config, onShutdown: () => db.close() });
 } catch (error) {
   exitOnStartupError('notification-service', error);
 }

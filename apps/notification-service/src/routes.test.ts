@@ -15,6 +15,7 @@ import { migrations } from './migrations.js';
 
 // A busy CI machine lags every event loop; these tests are not about load shedding.
 const testEnv = { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' };
+const FROM = 'shop <shop@example.com>';
 
 interface Received {
   to: string[];
@@ -50,88 +51,133 @@ async function startSmtp(port = 0) {
 const request = { order_id: 'order-1', email: 'buyer@example.com', product_id: 'PROD-001', quantity: 2 };
 
 let store: TestDatabase;
-let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
-let mailer: Mailer;
-let app: FastifyInstance;
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let mailer: Mailer | undefined;
+let app: FastifyInstance | undefined;
 
-const build = async (withMailer: Mailer) => {
+/** A fresh app on the same database; without a mailer it builds the one `env` configures. */
+const build = async (withMailer: Mailer | undefined, env: Record<string, string> = {}) => {
   await app?.close();
+  await mailer?.close();
   mailer = withMailer;
-  app = await buildApp({ config: readConfig(testEnv), db: store.db, mailer, logger: false });
+  const config = readConfig({ ...testEnv, ...env });
+  app = await buildApp({
+    config,
+    db: store.db,
+    ...(withMailer ? { mailer: withMailer } : {}),
+    logger: false,
+  });
+  return app;
 };
 
 beforeEach(async () => {
   store = await openTestDatabase('sqlite', migrations);
   smtp = await startSmtp();
-  await build(smtpMailer(smtp.url, 'shop <shop@example.com>', 1000));
+  await build(smtpMailer(smtp.url, FROM, 1000));
 });
 
 afterEach(async () => {
-  await app.close();
-  await mailer.close();
-  await smtp?.close();
+  await app?.close();
+  await mailer?.close();
+  app = undefined;
+  mailer = undefined;
+  await smtp.close();
   await store.cleanup();
 });
 
 const post = (body: unknown) =>
-  app.inject({ method: 'POST', url: '/notifications', payload: body as object });
+  (app as FastifyInstance).inject({ method: 'POST', url: '/notifications', payload: body as object });
+const get = (orderId: string) => (app as FastifyInstance).inject(`/notifications/${orderId}`);
 
 describe('POST /notifications', () => {
   it('stores the notification and sends the e-mail once', async () => {
     const first = await post(request);
     expect(first.statusCode).toBe(201);
     expect(first.json()).toMatchObject({ ...request, status: 'sent', attempts: 1 });
-    expect(smtp?.received).toHaveLength(1);
-    expect(smtp?.received[0]?.to).toEqual(['buyer@example.com']);
-    expect(smtp?.received[0]?.data).toContain('Subject: Order order-1 confirmed');
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]?.to).toEqual(['buyer@example.com']);
+    expect(smtp.received[0]?.data).toContain('Subject: Order order-1 confirmed');
+    expect(smtp.received[0]?.data).toContain('2 x PROD-001');
 
     const again = await post(request);
     expect(again.statusCode).toBe(200);
-    expect(smtp?.received).toHaveLength(1);
-    expect((await app.inject('/notifications/order-1')).json()).toMatchObject({ status: 'sent' });
+    expect(again.json()).toEqual(first.json());
+    expect(smtp.received).toHaveLength(1);
   });
 
-  it('refuses a different notification for the same order', async () => {
+  it('refuses a different notification for the same order and sends nothing more', async () => {
     await post(request);
     const res = await post({ ...request, quantity: 3 });
     expect(res.statusCode).toBe(422);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
     expect(res.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/notification-mismatch' });
+    expect((await post({ ...request, email: 'other@example.com' })).statusCode).toBe(422);
+    expect(smtp.received).toHaveLength(1);
+    expect((await get('order-1')).json()).toMatchObject({ quantity: 2, email: 'buyer@example.com' });
   });
 
+  it('drops properties it does not know', async () => {
+    const res = await post({ ...request, coupon: 'FREE' });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).not.toHaveProperty('coupon');
+  });
+
+  // The retry answers 200, not 201: 201 belongs to the call that stored the notification, and the
+  // body's status (sent) is what tells the caller the e-mail went out.
   it('keeps the notification when the SMTP server is down and sends it on a retry', async () => {
-    const port = smtp?.port ?? 0;
-    await smtp?.close();
+    const port = smtp.port;
+    await smtp.close();
     const down = await post(request);
     expect(down.statusCode).toBe(503);
+    expect(down.headers['content-type']).toMatch(/problem\+json/);
     expect(down.headers['retry-after']).toBe('5');
-    expect((await app.inject('/notifications/order-1')).json()).toMatchObject({
+    expect((await get('order-1')).json()).toMatchObject({
       status: 'pending',
       attempts: 1,
       last_error: expect.any(String),
+      sent_at: null,
     });
 
     smtp = await startSmtp(port);
-    await mailer.close();
-    await build(smtpMailer(smtp.url, 'shop <shop@example.com>', 1000));
+    await build(smtpMailer(smtp.url, FROM, 1000));
     const retried = await post(request);
     expect(retried.statusCode).toBe(200);
     expect(retried.json()).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
     expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]?.to).toEqual(['buyer@example.com']);
   });
 
-  it('logs the e-mail instead when no SMTP server is configured', async () => {
+  it('sends through the SMTP server SMTP_URL names when given no mailer', async () => {
+    await build(undefined, { SMTP_URL: smtp.url, SMTP_TIMEOUT_MS: '1000' });
+    expect((await post(request)).statusCode).toBe(201);
+    expect(smtp.received.map((mail) => mail.to)).toEqual([['buyer@example.com']]);
+  });
+
+  it('logs the e-mail instead when SMTP_URL is unset (the local default)', async () => {
+    await build(undefined);
+    const res = await post(request);
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ status: 'sent' });
+    expect(smtp.received).toHaveLength(0);
+  });
+
+  it('writes the recipient and subject to the log in the log mailer', async () => {
     const lines: object[] = [];
-    await mailer.close();
     await build(logMailer({ info: (obj) => lines.push(obj) }, 'shop@example.com'));
     expect((await post(request)).statusCode).toBe(201);
-    expect(lines).toEqual([{ mail: expect.objectContaining({ to: 'buyer@example.com' }) }]);
+    expect(lines).toEqual([
+      { mail: expect.objectContaining({ to: 'buyer@example.com', subject: 'Order order-1 confirmed' }) },
+    ]);
   });
 
   it.each([
     ['a missing email', { ...request, email: undefined }],
     ['an invalid email', { ...request, email: 'nope' }],
     ['a negative quantity', { ...request, quantity: -1 }],
+    ['a zero quantity', { ...request, quantity: 0 }],
     ['a quantity as a string', { ...request, quantity: '2' }],
+    ['a missing product id', { ...request, product_id: undefined }],
+    ['an empty order id', { ...request, order_id: '' }],
     ['an order id with slashes', { ...request, order_id: 'a/b' }],
   ])('rejects %s with 400', async (_what, body) => {
     const res = await post(body);
@@ -139,35 +185,64 @@ describe('POST /notifications', () => {
     expect(res.headers['content-type']).toMatch(/problem\+json/);
   });
 
-  it('rejects malformed JSON and huge bodies with 4xx', async () => {
-    const malformed = await app.inject({
+  it('rejects malformed JSON and bodies over 16 KiB with 4xx problems', async () => {
+    const malformed = await (app as FastifyInstance).inject({
       method: 'POST',
       url: '/notifications',
       headers: { 'content-type': 'application/json' },
       payload: '{"order_id":',
     });
     expect(malformed.statusCode).toBe(400);
-    expect((await post({ ...request, email: `${'a'.repeat(20_000)}@example.com` })).statusCode).toBe(413);
+    expect(malformed.headers['content-type']).toMatch(/problem\+json/);
+    const huge = await post({ ...request, email: `${'a'.repeat(20_000)}@example.com` });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.headers['content-type']).toMatch(/problem\+json/);
+    expect(smtp.received).toHaveLength(0);
   });
 
   it('counts outcomes in notifications_total', async () => {
     await post(request);
     await post(request);
-    const metrics = (await app.inject('/metrics')).body;
+    await smtp.close();
+    await post({ ...request, order_id: 'order-2' });
+    const metrics = (await (app as FastifyInstance).inject('/metrics')).body;
     expect(metrics).toMatch(/notifications_total\{outcome="sent"\} 1/);
     expect(metrics).toMatch(/notifications_total\{outcome="duplicate"\} 1/);
+    expect(metrics).toMatch(/notifications_total\{outcome="failed"\} 1/);
   });
 });
 
 describe('GET /notifications/:order_id', () => {
-  it('404s an unknown order', async () => {
-    expect((await app.inject('/notifications/none')).statusCode).toBe(404);
+  it('shows a stored notification', async () => {
+    await post(request);
+    const res = await get('order-1');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      ...request,
+      status: 'sent',
+      attempts: 1,
+      last_error: null,
+      created_at: expect.any(String),
+      sent_at: expect.any(String),
+    });
+  });
+
+  it('404s an unknown order with a problem', async () => {
+    const res = await get('none');
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(res.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/unknown-notification' });
   });
 });
 
 describe('readConfig', () => {
+  it('defaults to port 5002 and no SMTP server', () => {
+    expect(readConfig({})).toMatchObject({ PORT: 5002, MAIL_FROM: expect.stringContaining('@') });
+    expect(readConfig({}).SMTP_URL).toBeUndefined();
+  });
+
   it('rejects an SMTP_URL that is not smtp:// or smtps://', () => {
-    expect(() => readConfig({ SMTP_URL: 'http://mail' })).toThrow(ConfigError);
-    expect(() => readConfig({ SMTP_URL: 'http://mail' })).toThrow(/SMTP_URL/);
+    expect(() => readConfig({ SMTP_URL: 'http://x' })).toThrow(ConfigError);
+    expect(() => readConfig({ SMTP_URL: 'http://x' })).toThrow(/SMTP_URL/);
   });
 });

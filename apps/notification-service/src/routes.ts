@@ -2,6 +2,7 @@ import { HttpProblem, ProblemSchema } from '@chaos-platform/service-kit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Mailer } from './mailer.js';
+import type { NotificationMetrics } from './metrics.js';
 import { type Notification, type NotificationStore, sameContent } from './notifications.js';
 
 const OrderId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$' });
@@ -26,12 +27,12 @@ const SEND_RETRY_AFTER_S = 5;
 export interface NotificationRoutesOptions {
   store: NotificationStore;
   mailer: Mailer;
-  sends: { inc(labels: { outcome: 'sent' | 'duplicate' | 'failed' }): void };
+  metrics: NotificationMetrics;
 }
 
 export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOptions> = async (
   app,
-  { store, mailer, sends },
+  { store, mailer, metrics },
 ) => {
   app.post(
     '/notifications',
@@ -61,17 +62,15 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
       }
       const status = created ? 201 : 200;
       if (notification.status === 'sent') {
-        sends.inc({ outcome: 'duplicate' });
+        metrics.notifications.inc({ outcome: 'duplicate' });
         return reply.code(status).send(notification);
       }
-      let sent: Notification;
       try {
         await mailer.send(message(notification));
-        sent = await store.sent(notification.order_id);
       } catch (error) {
         const reason = (error as Error).message;
         await store.failed(notification.order_id, reason);
-        sends.inc({ outcome: 'failed' });
+        metrics.notifications.inc({ outcome: 'failed' });
         request.log.warn(
           { order_id: notification.order_id, err: error },
           'e-mail not sent; kept for a retry',
@@ -84,7 +83,9 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
           headers: { 'retry-after': String(SEND_RETRY_AFTER_S) },
         });
       }
-      sends.inc({ outcome: 'sent' });
+      // Sent but not recorded (database gone) is a 500: the caller's retry sends again, at least once.
+      const sent = await store.sent(notification.order_id);
+      metrics.notifications.inc({ outcome: 'sent' });
       return reply.code(status).send(sent);
     },
   );
