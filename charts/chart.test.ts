@@ -2,7 +2,8 @@
 // and template with the default values and with every option on, then assertions on what keeps
 // the platform up: probes, replicas, rollout, hardening, disruption budgets and network policy.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -59,6 +60,26 @@ describe('helm lint --strict', () => {
   });
 });
 
+describe('helm package', () => {
+  it('packs the chart with the dashboard and alert rules its symlinks point at', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chart-'));
+    try {
+      await run(helm, ['package', chart, '--destination', out]);
+      const { stdout } = await run('tar', ['-tzf', join(out, 'chaos-platform-0.1.0.tgz')]);
+      expect(stdout.split('\n')).toEqual(
+        expect.arrayContaining([
+          'chaos-platform/files/dashboards/chaos-platform.json',
+          'chaos-platform/files/alerts.yaml',
+          'chaos-platform/charts/service/templates/deployment.yaml',
+        ]),
+      );
+      expect(stdout).not.toContain('chaos-platform/ci/');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('every rendered object', () => {
   it.each([
     ['default values', []],
@@ -79,11 +100,14 @@ describe('every rendered object', () => {
   });
 });
 
-describe('values.schema.json', () => {
+describe('values.schema.json and the chart guards', () => {
   it.each([
     [['--set', 'order-service.replicaz=3'], /additional properties 'replicaz' not allowed/],
     [['--set', 'inventory-service.replicaCount=0'], /replicaCount/],
     [['--set', 'global.image.pullPolicy=Sometimes'], /pullPolicy/],
+    [['--set', 'postgresql.password=p@ss/word'], /password/],
+    [['--set', 'postgresql.enabled=false'], /needs global.externalDatabase.existingSecret/],
+    [['--set', 'global.externalDatabase.existingSecret=urls'], /set postgresql.enabled=false too/],
   ])('refuses %j', async (args, message) => {
     await expect(template(...args)).rejects.toMatchObject({ stderr: expect.stringMatching(message) });
   });

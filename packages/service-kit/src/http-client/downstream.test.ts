@@ -132,7 +132,12 @@ describe('Downstream', () => {
 
   it('opens after consecutive failures, fails fast, half-opens, and closes on a good trial', async () => {
     const server = await serve(json(500, {}));
-    const peer = client(server.url, { retries: 0 });
+    const logged: Array<[string, object]> = [];
+    const logger = {
+      warn: (obj: object) => logged.push(['warn', obj]),
+      info: (obj: object) => logged.push(['info', obj]),
+    };
+    const peer = client(server.url, { retries: 0, logger });
     const states: string[] = [];
     peer.onStateChange((state) => states.push(state));
 
@@ -151,16 +156,41 @@ describe('Downstream', () => {
     expect((await peer.request({ method: 'GET', path: '/' })).status).toBe(200);
     expect(peer.state).toBe('closed');
     expect(states).toEqual(['open', 'half-open', 'closed']);
+    expect(logged).toEqual([
+      ['warn', { downstream: 'peer', state: 'open' }],
+      ['info', { downstream: 'peer', state: 'half-open' }],
+      ['info', { downstream: 'peer', state: 'closed' }],
+    ]);
   });
 
   it('re-opens when the half-open trial fails', async () => {
     const server = await serve(json(500, {}));
     const peer = client(server.url, { retries: 0, breakerThreshold: 1 });
+    const states: string[] = [];
+    peer.onStateChange((state) => states.push(state));
     await failure(peer.request({ method: 'GET', path: '/' }));
     await new Promise((resolve) => setTimeout(resolve, 250));
-    await failure(peer.request({ method: 'GET', path: '/' }));
+    expect(await failure(peer.request({ method: 'GET', path: '/' }))).toMatchObject({
+      reason: 'server-error',
+    });
     expect(peer.state).toBe('open');
+    expect(states).toEqual(['open', 'half-open', 'open']);
+    expect((await failure(peer.request({ method: 'GET', path: '/' }))).reason).toBe('circuit-open');
     expect(server.hits).toBe(2);
+  });
+
+  it('stops notifying a listener once unsubscribed, and survives one that throws', async () => {
+    const server = await serve(json(500, {}));
+    const peer = client(server.url, { retries: 0, breakerThreshold: 1 });
+    const states: string[] = [];
+    const unsubscribe = peer.onStateChange((state) => states.push(state));
+    peer.onStateChange(() => {
+      throw new Error('listener bug');
+    });
+    unsubscribe();
+    expect((await failure(peer.request({ method: 'GET', path: '/' }))).reason).toBe('server-error');
+    expect(peer.state).toBe('open');
+    expect(states).toEqual([]);
   });
 
   it('does not retry through an open breaker', async () => {
@@ -183,5 +213,21 @@ describe('Downstream', () => {
     expect(server.hits).toBe(10);
     // The pool may open a second connection while the first is being handed back, not one per call.
     expect(sockets.size).toBeLessThanOrEqual(2);
+  });
+
+  it('closes its pooled connections on close()', async () => {
+    const server = await serve(json(200, {}));
+    const peer = client(server.url);
+    await peer.request({ method: 'GET', path: '/' });
+    const open = () =>
+      new Promise<number>((resolve, reject) =>
+        servers[0]?.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    expect(await open()).toBe(1);
+    await peer.close();
+    for (let i = 0; i < 50 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await open()).toBe(0);
+    await expect(peer.request({ method: 'GET', path: '/' })).rejects.toThrow();
+    expect(server.hits).toBe(1);
   });
 });

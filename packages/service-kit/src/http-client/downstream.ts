@@ -99,6 +99,7 @@ export class Downstream {
         handleWhen((error) => !(error instanceof BrokenCircuitError)),
         {
           maxAttempts: opts.retries,
+          // Capped so the whole retried call stays within a small multiple of the per-attempt budget.
           backoff: new ExponentialBackoff({ initialDelay: opts.retryBaseDelayMs, maxDelay: opts.timeoutMs }),
         },
       ),
@@ -114,7 +115,14 @@ export class Downstream {
       const log = { downstream: this.name, state };
       if (state === 'open') opts.logger?.warn(log, `circuit breaker for ${this.name} opened`);
       else opts.logger?.info(log, `circuit breaker for ${this.name} is ${state}`);
-      for (const listener of this.listeners) listener(state);
+      // Listeners run inside the breaker's execute: one that throws must not turn into a failed call.
+      for (const listener of this.listeners) {
+        try {
+          listener(state);
+        } catch (error) {
+          opts.logger?.warn({ downstream: this.name, err: error }, 'breaker state listener failed');
+        }
+      }
     });
   }
 
@@ -138,7 +146,9 @@ export class Downstream {
     }
   }
 
+  /** Closes the pool; safe to call more than once. */
   async close(): Promise<void> {
+    if (this.pool.closed || this.pool.destroyed) return;
     await this.pool.close();
   }
 

@@ -36,3 +36,15 @@ export function redactUrl(url: string): string {
     return '(unparseable database URL)';
   }
 }
+
+/** `text` with the URL's password removed, in both its encoded and decoded spelling. */
+export function redactPassword(text: string, url: string): string {
+  const password = URL.parse(url)?.password;
+  if (!password) return text;
+  const redacted = text.replaceAll(password, '***');
+  try {
+    return redacted.replaceAll(decodeURIComponent(password), '***');
+  } catch {
+    return redacted; // not valid percent-encoding, so it has no decoded spelling
+  }
+}

@@ -1,7 +1,7 @@
 // PostgreSQL through a pg pool. BIGINT (counts, millisecond timestamps) comes back as a number,
 // as it does from SQLite, so callers see the same rows from both.
 import pg from 'pg';
-import { redactUrl } from './errors.js';
+import { redactPassword, redactUrl } from './errors.js';
 import { applyMigrations } from './migrate.js';
 import type { Database, Migration, Queryable } from './types.js';
 
@@ -9,11 +9,8 @@ const INT8_OID = 20;
 // Any constant: it names the lock replicas take while migrating.
 const MIGRATION_LOCK = 727_274_001;
 
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID
-      ? Number
-      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+const types: pg.CustomTypesConfig = {
+  getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)),
 };
 
 const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
@@ -63,11 +60,9 @@ export async function openPostgres(
     });
   } catch (error) {
     await pool.end();
-    const password = safePassword(url);
-    const message = (error as Error).message;
-    throw new Error(
-      `cannot open PostgreSQL database ${redactUrl(url)}: ${password ? message.replaceAll(password, '***') : message}`,
-    );
+    // A new error without `cause`: the driver's error may carry the connection string.
+    const message = redactPassword((error as Error).message, url);
+    throw new Error(`cannot open PostgreSQL database ${redactUrl(url)}: ${message}`);
   }
 
   let closed = false;
@@ -82,12 +77,4 @@ export async function openPostgres(
       await pool.end();
     },
   };
-}
-
-function safePassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -51,7 +51,8 @@ class Connection implements MigrationTarget {
       this.db.exec('COMMIT');
       return result;
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // Some errors (SQLITE_FULL, a failed COMMIT) already ended the transaction; keep the original.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }

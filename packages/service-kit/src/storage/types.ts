@@ -9,10 +9,14 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly dialect: Dialect;
-  /** Commits when `fn` resolves, rolls back and rethrows when it rejects. */
+  /**
+   * Commits when `fn` resolves, rolls back and rethrows when it rejects. Inside `fn` use only
+   * `tx`: on SQLite the database's own methods wait until the transaction ends.
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
+  /** Safe to call more than once. */
   close(): Promise<void>;
 }
 

@@ -15,8 +15,11 @@ export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://post
 
 export interface TestDatabase {
   db: Database;
-  /** Opens another handle on the same store, as a second replica would. */
-  openAnother(): Promise<Database>;
+  /**
+   * Opens another handle on the same store, as a second replica would (closed by `cleanup`).
+   * Give it other migrations to play a replica of a newer version.
+   */
+  openAnother(migrations?: readonly Migration[]): Promise<Database>;
   /** PostgreSQL only: a URL whose connections land in this test's schema (give it to a service). */
   url?: string;
   dataDir: string;
@@ -37,23 +40,23 @@ export async function openTestDatabase(
     const separator = testDatabaseUrl.includes('?') ? '&' : '?';
     url = `${testDatabaseUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   }
-  const openAnother = async () => {
-    const db = await openDatabase({ url, dataDir, fileName: 'test.db', migrations, poolMax: 5 });
+  const openAnother = async (others = migrations) => {
+    const db = await openDatabase({ url, dataDir, fileName: 'test.db', migrations: others, poolMax: 5 });
     handles.push(db);
     return db;
   };
-  const db = await openAnother();
-  return {
-    db,
-    openAnother,
-    ...(url ? { url } : {}),
-    dataDir,
-    async cleanup() {
-      await Promise.all(handles.map((handle) => handle.close()));
-      if (schema) await withAdmin((client) => client.query(`DROP SCHEMA ${schema} CASCADE`));
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  const cleanup = async () => {
+    await Promise.all(handles.map((handle) => handle.close()));
+    if (schema) await withAdmin((client) => client.query(`DROP SCHEMA ${schema} CASCADE`));
+    await rm(dataDir, { recursive: true, force: true });
   };
+  try {
+    const db = await openAnother();
+    return { db, openAnother, ...(url ? { url } : {}), dataDir, cleanup };
+  } catch (error) {
+    await cleanup(); // a migration that fails must not leave its schema behind
+    throw error;
+  }
 }
 
 async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
