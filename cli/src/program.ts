@@ -1,19 +1,19 @@
 // chaosctl's commands: breaks the platform on purpose, measures what users felt, and tells CI pass or fail.
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { SERVICE_NAMES } from './drivers/driver.js';
 import { allReady, fetchStatus, localDown, localUp, readState } from './drivers/local/platform.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
-import { loadBaseline } from './experiments/compare.js';
 import type { ExperimentSpec, Thresholds } from './experiments/spec.js';
 import { loadSuite } from './experiments/suite.js';
+import { loadReport } from './reporters/report.js';
 import { renderSummary } from './reporters/summary.js';
 import { writeReports } from './reporters/write.js';
 import { type CommonOptions, runExperiments } from './run-command.js';
 import { VERSION } from './version.js';
 
 const DEFAULT_SUITE = resolve(import.meta.dirname, '../suites/default.yaml');
-const SERVICES = ['order-service', 'inventory-service', 'notification-service'];
 
 const program = new Command('chaosctl')
   .description('Chaos experiments against the chaos-platform services: break, measure recovery, gate CI')
@@ -103,7 +103,7 @@ function thresholdsFrom(opts: ThresholdFlags): Thresholds {
 }
 
 const service = () =>
-  new Option('--service <service>', 'target service').choices(SERVICES).makeOptionMandatory();
+  new Option('--service <service>', 'target service').choices(SERVICE_NAMES).makeOptionMandatory();
 
 thresholds(common(program.command('pod-kill').description('kill replicas of a service and measure recovery')))
   .addOption(service())
@@ -196,7 +196,7 @@ program
   .argument('<report.json>', 'a chaos-report.json')
   .option('--report-dir <dir>', 'where the reports go', 'reports')
   .action(async (file: string, opts: { reportDir: string }) => {
-    const report = loadBaseline(file);
+    const report = loadReport(file);
     const files = writeReports(report, opts.reportDir);
     process.stdout.write(`${renderSummary(report)}\nreports: ${files.json}, ${files.junit}, ${files.html}\n`);
     process.exitCode = report.verdict === 'pass' ? EXIT.ok : EXIT.failed;

@@ -8,12 +8,12 @@ import { KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.js';
 import { LocalDriver } from './drivers/local/local-driver.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
-import { compareWithBaseline, loadBaseline } from './experiments/compare.js';
+import { compareWithBaseline } from './experiments/compare.js';
 import { parseDuration } from './experiments/duration.js';
 import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
 import { checkSpec, type ExperimentSpec } from './experiments/spec.js';
 import { PushgatewayMarker } from './reporters/pushgateway.js';
-import { buildReport } from './reporters/report.js';
+import { buildReport, loadReport } from './reporters/report.js';
 import { renderSummary } from './reporters/summary.js';
 import { writeReports } from './reporters/write.js';
 import { VERSION } from './version.js';
@@ -79,7 +79,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
   const margin = Number(opts.baselineMargin);
   if (!Number.isFinite(margin) || margin < 0)
     throw new UsageError(`--baseline-margin must be a number >= 0 (got '${opts.baselineMargin}')`);
-  const baseline = opts.baseline === undefined ? undefined : loadBaseline(opts.baseline);
+  const baseline = opts.baseline === undefined ? undefined : loadReport(opts.baseline);
   const runs = specs.flatMap((spec) =>
     opts.repeat > 1
       ? Array.from({ length: opts.repeat }, (_, i) => ({

@@ -1,24 +1,10 @@
 // `--baseline`: compares a run with an earlier report and turns a resilience regression beyond
 // the margin into a failed threshold, so CI notices recovery getting slower.
-import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
 import type { Report } from '../reporters/report.js';
 import type { ExperimentResult, ThresholdResult } from './runner.js';
 
 // Below this, differences are scheduling noise, not regressions.
 const SLACK_MS = 250;
-
-/** Reads an earlier chaos-report.json (a baseline, or a report to render again). */
-export function loadBaseline(path: string): Report {
-  try {
-    const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
-    if (report.schemaVersion !== 1 || !Array.isArray(report.experiments))
-      throw new Error('not a chaosctl report');
-    return report;
-  } catch (error) {
-    throw new UsageError(`cannot use ${path}: ${(error as Error).message}`);
-  }
-}
 
 /** Adds regression thresholds to each result that has a counterpart (same name) in the baseline. */
 export function compareWithBaseline(result: ExperimentResult, baseline: Report, margin: number): void {

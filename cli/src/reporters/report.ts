@@ -1,4 +1,6 @@
 // The run report: one versioned document (docs/chaosctl-report.schema.json) that every reporter renders.
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import type { ExperimentResult } from '../experiments/runner.js';
 import { percentile } from '../traffic/stats.js';
 
@@ -64,4 +66,17 @@ export function buildReport(
   };
   const repeats = repeatsOf(experiments);
   return repeats ? { ...report, repeats } : report;
+}
+
+/** Reads a chaos-report.json written earlier (a baseline, or a report to render again). */
+export function loadReport(path: string): Report {
+  try {
+    const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
+    if (report.schemaVersion !== REPORT_SCHEMA_VERSION || !Array.isArray(report.experiments)) {
+      throw new Error('not a chaosctl report');
+    }
+    return report;
+  } catch (error) {
+    throw new UsageError(`cannot use ${path}: ${(error as Error).message}`);
+  }
 }
