@@ -1,47 +1,25 @@
 #!/usr/bin/env bash
-# Runs chaosctl's default suite inside the cluster, as a Job with the chart's least-privilege
-# `chaosctl` ServiceAccount (a port-forward would die with the very pod pod-kill deletes), then
-# renders its report into <report-dir>: chaos-report.json, chaos-junit.xml, chaos-report.html.
-# Exit code: chaosctl's (0 pass, 1 a threshold failed or a fault did not land).
+# Runs chaosctl's default suite inside the cluster: the chart's chaos-suite helm test, a pod with
+# the release's least-privilege chaosctl ServiceAccount and the labels the NetworkPolicies admit
+# (a port-forward would die with the very pod pod-kill deletes). Then renders its report into
+# <report-dir> with the chaosctl image: chaos-report.json, chaos-junit.xml, chaos-report.html,
+# and keeps the pod's whole log as chaos-suite.log. Exit code: 0 when every threshold held.
 set -euo pipefail
-namespace="${1:?usage: ci/chaos-test.sh <namespace> <report-dir> [image-tag]}"
-report_dir="${2:?usage: ci/chaos-test.sh <namespace> <report-dir> [image-tag]}"
-tag="${3:-${IMAGE_TAG:-dev}}"
+namespace="${1:?usage: ci/chaos-test.sh <namespace> <report-dir> <image-tag>}"
+report_dir="${2:?usage: ci/chaos-test.sh <namespace> <report-dir> <image-tag>}"
+tag="${3:?usage: ci/chaos-test.sh <namespace> <report-dir> <image-tag>}"
 cd "$(dirname "$0")/.."
-export PATH="$(ci/helm-tools.sh):$PATH"
-marker='---chaos-report.json---'
-# chaosctl itself renders the report here, so it must be built on this agent too.
-[ -f cli/dist/cli.js ] || { npm ci --no-audit --no-fund && npx turbo run build --filter=@chaos-platform/chaosctl; }
-
-kubectl -n "$namespace" delete job chaosctl --ignore-not-found --wait
-kubectl -n "$namespace" apply -f - <<YAML
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: chaosctl
-  labels: { app.kubernetes.io/name: chaosctl, app.kubernetes.io/part-of: chaos-platform }
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: 1500
-  template:
-    metadata:
-      labels: { app.kubernetes.io/name: chaosctl, app.kubernetes.io/part-of: chaos-platform }
-    spec:
-      serviceAccountName: chaosctl
-      restartPolicy: Never
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: RuntimeDefault } }
-      containers:
-        - name: chaosctl
-          image: chaos-platform/chaosctl:${tag}
-          command: [sh, -c]
-          args:
-            - node cli/dist/cli.js run-all --driver kubernetes --namespace ${namespace} --report-dir /tmp/reports;
-              code=\$?; echo '${marker}'; cat /tmp/reports/chaos-report.json; exit \$code
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
-          volumeMounts: [{ name: tmp, mountPath: /tmp }]
-      volumes: [{ name: tmp, emptyDir: {} }]
-YAML
-kubectl -n "$namespace" wait job/chaosctl --for=jsonpath='{.status.conditions[?(@.status=="True")].type}' --timeout=25m >/dev/null || true
+. ci/lib.sh
+require_kubeconfig
 mkdir -p "$report_dir"
-kubectl -n "$namespace" logs job/chaosctl | sed -n "/^${marker}\$/,\$p" | tail -n +2 > "$report_dir/chaos-report.json"
-node cli/dist/cli.js report "$report_dir/chaos-report.json" --report-dir "$report_dir"
+status=0
+helm_kind test "$RELEASE" --namespace "$namespace" --filter "name=$CHAOS_SUITE_TEST" --timeout 25m &
+wait_failing_fast "$namespace" $! || status=$?
+kubectl_kind --namespace "$namespace" logs "pod/$CHAOS_SUITE_TEST" > "$report_dir/chaos-suite.log" || true
+ci/report-from-log.sh "$report_dir/chaos-suite.log" > "$report_dir/chaos-report.json"
+if [ ! -s "$report_dir/chaos-report.json" ]; then
+  echo "ci: the chaos suite left no report (its log: $report_dir/chaos-suite.log)" >&2
+  exit 1
+fi
+chaosctl_in_image "$tag" "$report_dir" report /reports/chaos-report.json --report-dir /reports || status=$?
+exit "$status"

@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
-# Removes the release (the KIND cluster is kept for the next build; `kind delete cluster` drops it).
+# Removes this build's release and its namespace: the volume claims and the kept database Secret
+# go with it, so the next build starts from nothing. The KIND cluster stays for the next build
+# (`kind delete cluster --name <cluster>` drops it). Never touches a system namespace.
 set -euo pipefail
 namespace="${1:?usage: ci/cleanup.sh <namespace>}"
 cd "$(dirname "$0")/.."
-export PATH="$(ci/helm-tools.sh):$PATH"
-helm uninstall chaos-platform --namespace "$namespace" --wait || true
+. ci/lib.sh
+case "$namespace" in
+  default | kube-system | kube-public | kube-node-lease | local-path-storage)
+    echo "ci: refusing to delete the namespace $namespace" >&2
+    exit 1
+    ;;
+esac
+if [ ! -s "$KIND_KUBECONFIG" ]; then
+  echo "ci: no kubeconfig at $KIND_KUBECONFIG: nothing was deployed"
+  exit 0
+fi
+helm_kind uninstall "$RELEASE" --namespace "$namespace" --ignore-not-found --wait --timeout 5m || true
+kubectl_kind delete namespace "$namespace" --ignore-not-found --wait --timeout=5m

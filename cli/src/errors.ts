@@ -1,6 +1,7 @@
-// Exit codes chaosctl promises: 0 every threshold met, 1 a threshold failed or a fault did not
-// land, 2 bad usage or configuration, 3 the target could not be reached.
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+// Exit codes chaosctl promises: 0 every threshold met, 1 a threshold failed, a fault did not land
+// or a regression against --baseline, 2 bad usage or configuration, 3 the target could not be
+// reached, 4 the comparison with --baseline was inconclusive (too few runs, or too noisy to tell).
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, inconclusive: 4 } as const;
 
 export class UsageError extends Error {
   readonly exitCode = EXIT.usage;

@@ -1,16 +1,17 @@
 // chaosctl's commands: breaks the platform on purpose, measures what users felt, and tells CI pass or fail.
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { SERVICE_NAMES } from './drivers/driver.js';
+import { DEFAULT_AGENT_IMAGE } from './backends/kubernetes/network-delay.js';
+import { DEFAULT_NAMESPACE } from './drivers/kubernetes/cluster.js';
 import { allReady, fetchStatus, localDown, localUp, readState } from './drivers/local/platform.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
-import type { ExperimentSpec, Thresholds } from './experiments/spec.js';
+import { TARGET_NAME, type Thresholds } from './experiments/spec.js';
 import { loadSuite } from './experiments/suite.js';
-import { loadReport } from './reporters/report.js';
+import { exitCodeOf, loadReport } from './reporters/report.js';
 import { renderSummary } from './reporters/summary.js';
 import { writeReports } from './reporters/write.js';
-import { type CommonOptions, runExperiments } from './run-command.js';
+import { type CommonOptions, parseSelectors, runExperiments } from './run-command.js';
 import { VERSION } from './version.js';
 
 const DEFAULT_SUITE = resolve(import.meta.dirname, '../suites/default.yaml');
@@ -37,10 +38,25 @@ function common(command: Command): Command {
         .env('CHAOSCTL_DRIVER')
         .default('kubernetes'),
     )
-    .option('--namespace <namespace>', 'kubernetes namespace of the platform', 'chaos-platform')
+    .addOption(
+      new Option(
+        '--backend <backend>',
+        'who carries out the faults: auto = Chaos Mesh when its CRDs are served, else native Kubernetes (local with --driver local)',
+      )
+        .choices(['auto', 'local', 'kubernetes', 'chaos-mesh'])
+        .default('auto'),
+    )
     .option(
-      '--selector <selector>',
-      'kubernetes label selector of the target pods (default app.kubernetes.io/name=<service>)',
+      '--namespace <namespace>',
+      `kubernetes namespace of the platform (default: the in-cluster pod's, the context's, or ${DEFAULT_NAMESPACE})`,
+    )
+    .option(
+      '--context <context>',
+      'kubeconfig context to act on (default: the current one; chaosctl prints which)',
+    )
+    .option(
+      '--selector <selector...>',
+      "label selector of the target's pods (equality or set-based), or <service>=<selector> for any service (default app.kubernetes.io/name=<service>)",
     )
     .option(
       '--kubeconfig <file>',
@@ -48,12 +64,12 @@ function common(command: Command): Command {
     )
     .option(
       '--url <url...>',
-      'where traffic reaches a service: http://host:port (order-service) or <service>=http://host:port',
+      'where traffic reaches a service: http://host:port (order-service) or <service>=http://host:port (default: its Service, in-cluster)',
     )
     .option(
       '--netem-image <image>',
-      'image with tc for network-delay on kubernetes',
-      'nicolaka/netshoot:v0.13',
+      'image of the network-delay agent (needs sh and tc) for the kubernetes backend',
+      DEFAULT_AGENT_IMAGE,
     )
     .option('--state-dir <dir>', 'where the local platform keeps its state', '.chaosctl')
     .option('--rps <n>', 'order traffic while the experiment runs, requests per second', '50')
@@ -66,12 +82,19 @@ function common(command: Command): Command {
     .option('--no-color', 'no colours (also NO_COLOR=1); colours and spinners only ever appear on a terminal')
     .option(
       '--repeat <n>',
-      'run each experiment n times; the report gives recovery p50/p95/max',
+      "run each experiment n times; the report gives each figure's median and 95% bootstrap interval",
       positiveInt('--repeat'),
       1,
     )
-    .option('--baseline <report.json>', 'an earlier chaos-report.json: fail on regressions beyond the margin')
-    .option('--baseline-margin <ratio>', 'allowed regression over the baseline (0.5 = 50% slower)', '0.5')
+    .option(
+      '--baseline <report.json>',
+      'an earlier chaos-report.json: fail (exit 1) on a significant regression beyond --min-effect, exit 4 when too noisy to tell',
+    )
+    .option(
+      '--min-effect <amount>',
+      'the smallest regression worth failing for: a duration (250ms) or a share of the baseline (20%)',
+      '250ms',
+    )
     .option(
       '--pushgateway <url>',
       'mark experiments in Prometheus through this Pushgateway (dashboard annotations)',
@@ -80,7 +103,7 @@ function common(command: Command): Command {
 
 function thresholds(command: Command): Command {
   return command
-    .option('--sla <duration>', 'recovery-time limit', '30s')
+    .option('--sla <duration>', 'recovery limit: capacity restored and user-facing recovery', '30s')
     .option('--max-error-rate <ratio>', 'failed-request share allowed during the fault (0-1)', '0.05')
     .option('--max-p95 <duration>', 'p95 latency allowed during the fault', '2s');
 }
@@ -92,7 +115,7 @@ interface ThresholdFlags {
 }
 
 /** What a single-experiment command's action receives. */
-type ExperimentFlags<Own> = CommonOptions & ThresholdFlags & { service: ExperimentSpec['service'] } & Own;
+type ExperimentFlags<Own> = CommonOptions & ThresholdFlags & { service: string; workload?: string } & Own;
 
 function thresholdsFrom(opts: ThresholdFlags): Thresholds {
   const maxErrorRate = Number(opts.maxErrorRate);
@@ -102,52 +125,128 @@ function thresholdsFrom(opts: ThresholdFlags): Thresholds {
   return { recoverySla: opts.sla, maxErrorRate, maxP95: opts.maxP95, integrity: true };
 }
 
+const targetName = (value: string) => {
+  if (!new RegExp(TARGET_NAME).test(value))
+    throw new UsageError(`--service must be a Kubernetes name such as order-service (got '${value}')`);
+  return value;
+};
+
 const service = () =>
-  new Option('--service <service>', 'target service').choices(SERVICE_NAMES).makeOptionMandatory();
+  new Option(
+    '--service <service>',
+    'target: order-service, inventory-service, notification-service, or any Service/workload name on Kubernetes',
+  )
+    .argParser(targetName)
+    .makeOptionMandatory();
+
+const workload = () =>
+  new Option(
+    '--workload <kind/name>',
+    'the workload whose desired replicas define capacity: deployment/<name> or statefulset/<name> (default: found from the pods)',
+  );
+
+/** The target part of a spec, from the flags: the service, its selector, its workload. */
+function targetFrom(opts: ExperimentFlags<object>) {
+  const { target } = parseSelectors(opts.selector ?? []);
+  return {
+    service: opts.service,
+    ...(target ? { selector: target } : {}),
+    ...(opts.workload ? { workload: opts.workload } : {}),
+  };
+}
+
+const nonNegativeInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${name} must be a whole number >= 0 (got '${value}')`);
+  return n;
+};
 
 thresholds(common(program.command('pod-kill').description('kill replicas of a service and measure recovery')))
   .addOption(service())
+  .addOption(workload())
   .option('--count <n>', 'replicas to kill', positiveInt('--count'), 1)
   .option('--all', 'kill every replica (an outage: needs --allow-outage)', false)
-  .action(async (opts: ExperimentFlags<{ count: number; all: boolean }>) => {
-    await runExperiments(
-      [
-        {
-          type: 'pod-kill',
-          service: opts.service,
-          count: opts.all ? 'all' : opts.count,
-          thresholds: thresholdsFrom(opts),
-        },
-      ],
-      opts,
-    );
-  });
+  .addOption(
+    new Option(
+      '--mode <mode>',
+      'delete: DELETE the pod (bypasses PodDisruptionBudgets); evict: the Eviction API (honours them)',
+    )
+      .choices(['delete', 'evict'])
+      .default('delete'),
+  )
+  .option(
+    '--grace-period <seconds>',
+    "seconds each victim gets to shut down; 0 = crash (default: the pod's own)",
+    nonNegativeInt('--grace-period'),
+  )
+  .option('--seed <n>', 'seed of the random victim choice, to repeat a run', nonNegativeInt('--seed'))
+  .action(
+    async (
+      opts: ExperimentFlags<{
+        count: number;
+        all: boolean;
+        mode: 'delete' | 'evict';
+        gracePeriod?: number;
+        seed?: number;
+      }>,
+    ) => {
+      await runExperiments(
+        [
+          {
+            type: 'pod-kill',
+            ...targetFrom(opts),
+            count: opts.all ? 'all' : opts.count,
+            mode: opts.mode,
+            ...(opts.gracePeriod === undefined ? {} : { gracePeriodSeconds: opts.gracePeriod }),
+            ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+            thresholds: thresholdsFrom(opts),
+          },
+        ],
+        opts,
+      );
+    },
+  );
 
 thresholds(
   common(program.command('network-delay').description('add latency in front of a service for a while')),
 )
   .addOption(service())
+  .addOption(workload())
   .requiredOption('--latency <duration>', 'added latency, e.g. 300ms')
   .option('--jitter <duration>', 'random variation of the latency', '0ms')
   .option('--duration <duration>', 'how long the latency stays', '30s')
-  .action(async (opts: ExperimentFlags<{ latency: string; jitter: string; duration: string }>) => {
-    await runExperiments(
-      [
-        {
-          type: 'network-delay',
-          service: opts.service,
-          latency: opts.latency,
-          jitter: opts.jitter,
-          duration: opts.duration,
-          thresholds: thresholdsFrom(opts),
-        },
-      ],
-      opts,
-    );
-  });
+  .option(
+    '--callers <service...>',
+    "services whose traffic to the target is delayed (default: the target's callers on the platform)",
+  )
+  .action(
+    async (
+      opts: ExperimentFlags<{ latency: string; jitter: string; duration: string; callers?: string[] }>,
+    ) => {
+      for (const caller of opts.callers ?? []) targetName(caller);
+      await runExperiments(
+        [
+          {
+            type: 'network-delay',
+            ...targetFrom(opts),
+            ...(opts.callers ? { callers: opts.callers } : {}),
+            latency: opts.latency,
+            jitter: opts.jitter,
+            duration: opts.duration,
+            thresholds: thresholdsFrom(opts),
+          },
+        ],
+        opts,
+      );
+    },
+  );
 
-thresholds(common(program.command('cpu-stress').description('burn CPU next to a service for a while')))
+thresholds(
+  common(program.command('cpu-stress').description("burn CPU in a service's containers for a while")),
+)
   .addOption(service())
+  .addOption(workload())
   .option('--workers <n>', 'CPU burners', positiveInt('--workers'), 2)
   .option('--duration <duration>', 'how long the burn lasts', '30s')
   .action(async (opts: ExperimentFlags<{ workers: number; duration: string }>) => {
@@ -155,7 +254,7 @@ thresholds(common(program.command('cpu-stress').description('burn CPU next to a 
       [
         {
           type: 'cpu-stress',
-          service: opts.service,
+          ...targetFrom(opts),
           workers: opts.workers,
           duration: opts.duration,
           thresholds: thresholdsFrom(opts),
@@ -171,9 +270,14 @@ common(
     .description('run every experiment of a suite, one after another, into one report'),
 )
   .option('--suite <file>', 'suite YAML', DEFAULT_SUITE)
-  .option('--sla <duration>', "override every experiment's recovery-time limit")
+  .option(
+    '--sla <duration>',
+    "override every experiment's recovery limit (capacity restored, user-facing recovery)",
+  )
   .action(async (opts: CommonOptions & { suite: string; sla?: string }, command: Command) => {
     const suite = loadSuite(opts.suite);
+    if (parseSelectors(opts.selector ?? []).target)
+      throw new UsageError('run-all has several targets: give --selector as <service>=<selector>');
     const specs = suite.experiments.map((spec) =>
       opts.sla === undefined ? spec : { ...spec, thresholds: { ...spec.thresholds, recoverySla: opts.sla } },
     );
@@ -199,7 +303,7 @@ program
     const report = loadReport(file);
     const files = writeReports(report, opts.reportDir);
     process.stdout.write(`${renderSummary(report)}\nreports: ${files.json}, ${files.junit}, ${files.html}\n`);
-    process.exitCode = report.verdict === 'pass' ? EXIT.ok : EXIT.failed;
+    process.exitCode = exitCodeOf(report.verdict);
   });
 
 const local = program

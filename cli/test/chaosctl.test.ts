@@ -2,65 +2,16 @@
 // Short faults, low rates; everything started here is stopped in afterAll.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { alive } from '../src/drivers/local/platform.js';
-import { FakeKubeApi } from './kube-api-server.js';
+import { cli, freeBasePort, localUp, repoRoot, runChaosctl, validateReport } from './harness.js';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
-const cli = join(repoRoot, 'cli/dist/cli.js');
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-test-'));
 const stateDir = join(work, 'state');
-const schema = JSON.parse(readFileSync(join(repoRoot, 'docs/schemas/chaosctl-report.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
-addFormats.default(ajv);
-const validateReport = ajv.compile(schema);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function chaosctl(args: string[], timeoutMs = 90_000): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd: work,
-      timeout: timeoutMs,
-      env: { PATH: process.env.PATH, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
-
-/** A port p with p+1, p+2 and p+99 free too: the local platform's proxies and control API. */
-async function freeBasePort(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = createServer();
-      server.once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-  for (;;) {
-    // Below Linux's ephemeral range (32768+), where the replicas' own ports come from; +99 is the control API.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    if (
-      (await listen(base)) &&
-      (await listen(base + 1)) &&
-      (await listen(base + 2)) &&
-      (await listen(base + 99))
-    )
-      return base;
-  }
-}
+const chaosctl = (args: string[], timeoutMs = 90_000) => runChaosctl(args, { cwd: work, timeoutMs });
 
 const experiment = (reportDir: string) => [
   '--driver',
@@ -71,8 +22,10 @@ const experiment = (reportDir: string) => [
   '20',
   '--warmup',
   '1s',
+  // Room after a timed fault's removal for a one-second span clear of a stray slow request (see
+  // chaosctl-kubernetes.test.ts).
   '--cooldown',
-  '1s',
+  '2s',
   '--report-dir',
   join(work, reportDir),
   // These tests prove the mechanics; latency on a busy CI machine is not what they measure.
@@ -92,8 +45,6 @@ async function status() {
     services: Record<string, { replicas: Array<{ restarts: number }> }>;
   };
 }
-
-let base = 0;
 
 /**
  * Starts a minute-long network-delay, runs `whileInjected` once the fault is on, then presses
@@ -124,17 +75,7 @@ async function interruptOnceInjected(
 }
 
 beforeAll(async () => {
-  base = await freeBasePort();
-  const up = await chaosctl([
-    'local',
-    'up',
-    '--replicas',
-    '2',
-    '--base-port',
-    String(base),
-    '--state-dir',
-    stateDir,
-  ]);
+  const up = await localUp(stateDir, work);
   expect(up).toMatchObject({ code: 0 });
   expect(up.stdout).toContain('local platform up');
 }, 90_000);
@@ -171,28 +112,81 @@ describe('chaosctl with the local driver', () => {
     expect(JSON.parse(readFileSync(join(work, 'pod-kill/chaos-report.json'), 'utf8'))).toEqual(report);
   }, 60_000);
 
-  it('fails on a regression against a baseline report', async () => {
+  it('fails on a significant regression against a baseline of repeated runs', async () => {
     const earlier = JSON.parse(readFileSync(join(work, 'pod-kill/chaos-report.json'), 'utf8'));
-    // A baseline where recovery took 1 ms: any real recovery is a regression beyond 50%.
-    earlier.experiments[0].recovery.totalMs = 1;
+    // A baseline of three runs that recovered in 1-3 ms: any real recovery is a regression far
+    // beyond the minimum effect, in every run.
+    const [first] = earlier.experiments;
+    earlier.experiments = [1, 2, 3].map((ms) => ({
+      ...first,
+      name: `pod-kill order-service #${ms}`,
+      recovery: { ...first.recovery, totalMs: ms },
+    }));
     const baseline = join(work, 'baseline.json');
     writeFileSync(baseline, JSON.stringify(earlier));
+    const run = await chaosctl(
+      [
+        'pod-kill',
+        '--service',
+        'order-service',
+        '--repeat',
+        '3',
+        '--json',
+        '--baseline',
+        baseline,
+        '--min-effect',
+        '250ms',
+        ...experiment('regressed'),
+      ],
+      150_000,
+    );
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(validateReport(report)).toBe(true);
+    expect(report.verdict).toBe('fail');
+    const [repeat] = report.repeats;
+    expect(repeat.baseline).toMatchObject({ verdict: 'regression', minEffect: '250 ms' });
+    expect(repeat.baseline.checks.recoveryMs).toMatchObject({
+      verdict: 'regression',
+      runs: 3,
+      baselineRuns: 3,
+      baselineMedian: 2,
+      minEffect: 250,
+      reason: expect.stringMatching(/lies above the minimum effect \(250\)$/),
+    });
+    expect(repeat.baseline.checks.recoveryMs.ci[0]).toBeGreaterThan(250);
+    // Latency depends on how busy the machine is; only that it was compared is certain.
+    expect(repeat.baseline.checks.p95DuringMs).toMatchObject({ runs: 3, baselineRuns: 3 });
+    // Jenkins sees the regression too: a failed testcase in the baseline's testsuite.
+    const junit = readFileSync(join(work, 'regressed/chaos-junit.xml'), 'utf8');
+    expect(junit).toMatch(/<testsuite name="baseline: pod-kill order-service"[^>]* failures="[12]"/);
+    expect(junit).toMatch(
+      /<testcase classname="chaosctl.baseline" name="recoveryMs regression &gt; 250 ms" time="0">\s*<failure message="regression: /,
+    );
+    await validJunit(join(work, 'regressed/chaos-junit.xml'));
+  }, 150_000);
+
+  it('exits 4, inconclusive, when a single run is compared with a single-run baseline', async () => {
     const run = await chaosctl([
       'pod-kill',
       '--service',
       'order-service',
-      '--json',
       '--baseline',
-      baseline,
-      ...experiment('regressed'),
+      join(work, 'pod-kill/chaos-report.json'),
+      ...experiment('inconclusive'),
     ]);
-    expect(run.code).toBe(1);
-    const [result] = JSON.parse(run.stdout).experiments;
-    expect(result.thresholds).toContainEqual(
-      expect.objectContaining({ name: 'recovery-regression', limit: 252, passed: false }),
+    expect(run.code).toBe(4);
+    expect(run.stdout).toMatch(/ {2}against the baseline \(min effect 250 ms\): INCONCLUSIVE/);
+    expect(run.stdout).toMatch(/1 runs against 1 in the baseline: at least 3 on each side are needed/);
+    expect(run.stdout).toMatch(/verdict: INCONCLUSIVE/);
+    const report = JSON.parse(readFileSync(join(work, 'inconclusive/chaos-report.json'), 'utf8'));
+    expect(validateReport(report)).toBe(true);
+    expect(report.verdict).toBe('inconclusive');
+    // In JUnit an inconclusive comparison neither passes nor fails: it is skipped, with its reason.
+    expect(readFileSync(join(work, 'inconclusive/chaos-junit.xml'), 'utf8')).toMatch(
+      /<skipped message="inconclusive: 1 runs against 1/,
     );
-    // Latency depends on how busy the machine is; only its presence is certain.
-    expect(result.thresholds).toContainEqual(expect.objectContaining({ name: 'p95-regression' }));
+    await validJunit(join(work, 'inconclusive/chaos-junit.xml'));
   }, 60_000);
 
   it('repeats an experiment and reports recovery over the runs, with an HTML report', async () => {
@@ -212,16 +206,25 @@ describe('chaosctl with the local driver', () => {
       'pod-kill notification-service #1',
       'pod-kill notification-service #2',
     ]);
-    expect(report.repeats).toEqual([
-      {
-        name: 'pod-kill notification-service',
-        runs: 2,
-        recoveryMs: { p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) },
-      },
-    ]);
+    const [repeat] = report.repeats;
+    expect(repeat).toMatchObject({ name: 'pod-kill notification-service', runs: 2 });
+    // Every run measures recovery and capacity: two values, their median, and a seeded bootstrap
+    // interval within their range.
+    const totals = report.experiments.map((e: { recovery: { totalMs: number } }) => e.recovery.totalMs);
+    const { totalMs, capacityRestoredMs, p95DuringMs } = repeat.figures;
+    expect(totalMs).toEqual({ runs: 2, median: (totals[0] + totals[1]) / 2, ci: expect.any(Array) });
+    expect(totalMs.ci[0]).toBeGreaterThanOrEqual(Math.min(...totals));
+    expect(totalMs.ci[1]).toBeLessThanOrEqual(Math.max(...totals));
+    expect(capacityRestoredMs.runs).toBe(2);
+    expect(p95DuringMs.runs).toBe(2);
     const html = readFileSync(join(work, 'repeat/chaos-report.html'), 'utf8');
-    expect(html).toContain('pod-kill notification-service #2');
-    expect(html.match(/<svg/g)).toHaveLength(6);
+    expect(html.match(/<table class="verdicts">[\s\S]*?<\/table>/)?.[0]).toContain(
+      'pod-kill notification-service #2',
+    );
+    expect(html).toContain('<table class="repeats">');
+    expect(html.match(/data-chart="latency"/g)).toHaveLength(2);
+    // The local proxies' replicas answer with X-Served-By: each run charts its traffic per replica.
+    expect(html.match(/data-chart="replicas"/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
   }, 90_000);
 
@@ -238,6 +241,14 @@ describe('chaosctl with the local driver', () => {
       readFileSync(join(work, 'pod-kill/chaos-junit.xml'), 'utf8'),
     );
     expect((await chaosctl(['report', join(work, 'nothing.json')])).code).toBe(2);
+    // A hand-edited or truncated report: one line and exit 2, never a crash.
+    const malformed = join(work, 'malformed.json');
+    writeFileSync(malformed, JSON.stringify({ schemaVersion: 2, experiments: [{}] }));
+    const bad = await chaosctl(['report', malformed]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(
+      /^chaosctl: cannot use \S+malformed.json: experiments\[0\] is not an experiment result \(no name, status/,
+    );
   });
 
   it('fails with exit 1 and a JUnit failure when a threshold cannot be met', async () => {
@@ -251,8 +262,13 @@ describe('chaosctl with the local driver', () => {
     ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/FAIL/);
+    // The experiment's own line says which limit it broke.
+    expect(run.stderr).toMatch(
+      /pod-kill inventory-service: FAIL, .*\(capacity-restored [\d.]+ m?s over 1 ms/,
+    );
     const junit = readFileSync(join(work, 'impossible/chaos-junit.xml'), 'utf8');
-    expect(junit).toMatch(/<failure message="recovery-time: measured \d+ ms, limit 1 ms"/);
+    expect(junit).toMatch(/<failure message="capacity-restored: measured [\d.]+ m?s, limit 1 ms"/);
+    expect(junit).toMatch(/<property name="recovery.capacityRestoredMs" value="\d+"\/>/);
     await validJunit(join(work, 'impossible/chaos-junit.xml'));
   }, 60_000);
 
@@ -275,15 +291,15 @@ describe('chaosctl with the local driver', () => {
     expect((await status()).faults).toEqual([]);
   }, 60_000);
 
-  it('burns CPU for the duration and proves the burn ran', async () => {
+  it("burns CPU on the target replicas' own CPU for the duration and proves it had no idle time left", async () => {
     const run = await chaosctl([
       'cpu-stress',
       '--service',
       'order-service',
       '--workers',
-      '1',
+      '4',
       '--duration',
-      '2s',
+      '4s',
       '--json',
       ...experiment('cpu'),
     ]);
@@ -291,7 +307,9 @@ describe('chaosctl with the local driver', () => {
     const [result] = JSON.parse(run.stdout).experiments;
     expect(result.fault).toMatchObject({
       verified: true,
-      evidence: expect.stringMatching(/burners used \d+ ms of CPU/),
+      evidence: expect.stringMatching(
+        /^cpu0 running order-service had \d+% idle time while the burners ran; its replicas waited \d+ ms for it per 100 ms they ran$/,
+      ),
     });
   }, 60_000);
 
@@ -303,7 +321,7 @@ describe('chaosctl with the local driver', () => {
         'version: 1',
         'rps: 15',
         'warmup: 1s',
-        'cooldown: 1s',
+        'cooldown: 2s',
         'experiments:',
         '  - { type: pod-kill, service: notification-service, thresholds: { maxP95: 10s } }',
         '  - { type: network-delay, service: order-service, latency: 150ms, duration: 1s, thresholds: { maxP95: 10s } }',
@@ -348,7 +366,9 @@ describe('chaosctl with the local driver', () => {
     ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/would run pod-kill order-service/);
-    expect((await status()).services).toEqual(before.services);
+    const incarnations = (s: Awaited<ReturnType<typeof status>>) =>
+      Object.values(s.services).flatMap((svc) => svc.replicas.map((r) => r.restarts));
+    expect(incarnations(await status())).toEqual(incarnations(before));
   });
 
   it('takes a whole service down with --all --allow-outage, and measures the outage', async () => {
@@ -375,11 +395,13 @@ describe('chaosctl with the local driver', () => {
       ...experiment('all'),
     ]);
     const [result] = JSON.parse(run.stdout).experiments;
-    expect(result.parameters).toEqual({ count: 'all' });
+    expect(result.parameters).toMatchObject({ count: 'all' });
     expect(result.fault).toMatchObject({
       verified: true,
-      evidence: expect.stringMatching(/notification-service-0, notification-service-1 killed/),
+      summary: expect.stringMatching(/^crash \(SIGKILL\) /),
     });
+    expect(result.fault.summary).toContain('notification-service-0');
+    expect(result.fault.summary).toContain('notification-service-1');
     expect(result.traffic.during.errorRate).toBe(0);
     expect(run.code).toBe(0);
   }, 60_000);
@@ -407,7 +429,27 @@ describe('chaosctl usage errors', () => {
 
   it.each([
     [['pod-kill'], /required option '--service <service>' not specified/],
-    [['pod-kill', '--service', 'payment-service'], /argument 'payment-service' is invalid/],
+    [
+      ['pod-kill', '--service', 'payment-service', '--driver', 'local'],
+      /the local platform runs order-service, inventory-service, notification-service; it has no payment-service/,
+    ],
+    [['pod-kill', '--service', 'Payment_Service'], /--service must be a Kubernetes name/],
+    [
+      ['network-delay', '--service', 'order-service', '--latency', '0ms', '--driver', 'local'],
+      /--latency must be more than 0ms/,
+    ],
+    [
+      ['cpu-stress', '--service', 'order-service', '--duration', '0s', '--driver', 'local'],
+      /--duration of cpu-stress must be more than 0s/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--url', 'notaurl'],
+      /--url must be http\(s\):\/\/host:port/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--mode', 'evict'],
+      /--mode evict needs the kubernetes driver/,
+    ],
     [['pod-kill', '--service', 'order-service', '--bogus'], /unknown option '--bogus'/],
     [
       ['network-delay', '--service', 'order-service', '--latency', 'slow', '--dry-run'],
@@ -426,6 +468,10 @@ describe('chaosctl usage errors', () => {
     [
       ['pod-kill', '--service', 'order-service', '--driver', 'local', '--rps', 'lots'],
       /--rps must be a number/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--min-effect', 'fast'],
+      /--min-effect must be a duration like 250ms or a share of the baseline like 20% \(got 'fast'\)/,
     ],
   ])('exits 2 with one clear line for %j', async (args, message) => {
     const run = await chaosctl([...args, '--state-dir', stateDir]);
@@ -480,90 +526,8 @@ describe('chaosctl usage errors', () => {
   });
 });
 
-describe('chaosctl with the kubernetes driver (against the API server test double)', () => {
-  // Faults go to the test double of the Kubernetes API (kube-api-server.ts); traffic and the
-  // integrity check go, through --url, to the real services the local platform runs.
-  let api: FakeKubeApi;
-  let kubeconfig: string;
-  beforeAll(async () => {
-    api = await new FakeKubeApi().start();
-    for (const app of ['order-service', 'inventory-service', 'notification-service'])
-      api.addDeployment('shop', app, 2);
-    kubeconfig = api.writeKubeconfig(join(work, 'kubeconfig'));
-  });
-  afterAll(() => api.stop());
-
-  const kube = (reportDir: string) => [
-    '--driver',
-    'kubernetes',
-    '--kubeconfig',
-    kubeconfig,
-    '--namespace',
-    'shop',
-    '--url',
-    `http://127.0.0.1:${base}`,
-    `inventory-service=http://127.0.0.1:${base + 1}`,
-    '--rps',
-    '20',
-    '--warmup',
-    '1s',
-    '--cooldown',
-    '1s',
-    '--report-dir',
-    join(work, reportDir),
-  ];
-
-  it('deletes a pod and follows its successor to ready through the watch', async () => {
-    const run = await chaosctl(['pod-kill', '--service', 'order-service', '--json', ...kube('kube-kill')]);
-    expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout);
-    expect(validateReport(report)).toBe(true);
-    expect(report.driver).toBe('kubernetes');
-    const [result] = report.experiments;
-    expect(api.deleted).toHaveLength(1);
-    expect(result.fault).toMatchObject({
-      verified: true,
-      evidence: expect.stringContaining(`${api.deleted[0]} killed and replaced by`),
-    });
-    expect(result.recovery.replacementReadyMs).toBeGreaterThanOrEqual(600);
-  }, 60_000);
-
-  it('clears the injected latency when interrupted with Ctrl-C', async () => {
-    const netem = (prefix: string) =>
-      api.ephemeral.filter((e) => String(e.container.name).startsWith(prefix));
-    const interrupted = await interruptOnceInjected(
-      ['--service', 'inventory-service', ...kube('kube-interrupted')],
-      async () => {
-        expect(netem('chaos-netem-').length).toBeGreaterThan(0);
-      },
-    );
-    expect(interrupted).toBe(130);
-    const injectedInto = netem('chaos-netem-').filter(
-      (e) => !String(e.container.name).startsWith('chaos-netem-clear'),
-    );
-    expect(
-      netem('chaos-netem-clear')
-        .map((e) => e.pod)
-        .sort(),
-    ).toEqual(injectedInto.map((e) => e.pod).sort());
-  }, 60_000);
-
-  it('refuses kube-system', async () => {
-    const run = await chaosctl([
-      'pod-kill',
-      '--service',
-      'order-service',
-      ...kube('kube-system'),
-      '--namespace',
-      'kube-system',
-    ]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/protected namespace kube-system/);
-  });
-});
-
 describe('chaosctl local down', () => {
-  it('stops every replica even after the supervisor itself was SIGKILLed', async () => {
+  it('leaves no replica behind when the supervisor itself is SIGKILLed', async () => {
     const dir = join(work, 'orphans');
     const up = await chaosctl([
       'local',
@@ -581,11 +545,11 @@ describe('chaosctl local down', () => {
       JSON.parse(stdout).services as Record<string, { replicas: Array<{ pid: number }> }>,
     ).flatMap((svc) => svc.replicas.map((r) => r.pid));
     const { pid } = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as { pid: number };
-    process.kill(pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
     expect(pids.filter(alive)).toHaveLength(3);
-    expect((await chaosctl(['local', 'down', '--state-dir', dir])).code).toBe(0);
-    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    process.kill(pid, 'SIGKILL');
+    // The replicas notice their supervisor is gone and stop by themselves, without `local down`.
+    for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
     expect(pids.filter(alive)).toEqual([]);
+    expect((await chaosctl(['local', 'down', '--state-dir', dir])).code).toBe(0);
   }, 60_000);
 });

@@ -48,6 +48,23 @@ describe.each(backends)('StockStore on %s', (backend) => {
     expect((await stock.reserve('o-2', 'PROD-404', 1)).outcome).toBe('unknown-product');
   });
 
+  it('takes the stock once when two replicas reserve a released order again together', async () => {
+    const first = await open(10);
+    const second = new StockStore(await (store as TestDatabase).openAnother());
+    await first.reserve('o-1', 'PROD-005', 3);
+    await first.release('o-1');
+    const outcomes = await Promise.all(
+      [first, second, first, second].map((replica) => replica.reserve('o-1', 'PROD-005', 3)),
+    );
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual([
+      'already-reserved',
+      'already-reserved',
+      'already-reserved',
+      'reserved',
+    ]);
+    expect(await first.product('PROD-005')).toMatchObject({ available: 7, reserved: 3 });
+  });
+
   it('never oversells when two replicas race for the last units', async () => {
     const first = await open(5);
     const second = new StockStore(await (store as TestDatabase).openAnother());

@@ -29,6 +29,10 @@ export type ReleaseResult =
   | { outcome: 'released' | 'already-released'; reservation: Reservation }
   | { outcome: 'not-found' };
 
+type Row = Reservation & Record<string, unknown>;
+
+const RESERVATION_COLUMNS = 'order_id, product_id, quantity, status, created_at, updated_at';
+
 class OutOfStock extends Error {
   constructor(readonly available: number) {
     super('out of stock');
@@ -65,46 +69,46 @@ export class StockStore {
   }
 
   async reservation(orderId: string): Promise<Reservation | undefined> {
-    const [row] = await this.db.query<Reservation & Record<string, unknown>>(
-      'SELECT * FROM reservations WHERE order_id = $1',
-      [orderId],
-    );
-    return row;
+    return find(this.db, orderId);
   }
 
   /** Idempotent per order id: reserving an order twice reserves once. */
   async reserve(orderId: string, productId: string, quantity: number): Promise<ReserveResult> {
     try {
       return await this.db.transaction(async (tx) => {
-        const [product] = await tx.query('SELECT product_id FROM products WHERE product_id = $1', [
-          productId,
-        ]);
-        if (!product) return { outcome: 'unknown-product' };
-
         const now = new Date().toISOString();
-        const inserted = await tx.execute(
+        // Inserts only for a known product and a new order id; RETURNING tells which happened.
+        const [inserted] = await tx.query<Row>(
           `INSERT INTO reservations (order_id, product_id, quantity, status, created_at, updated_at)
-           VALUES ($1, $2, $3, 'reserved', $4, $4) ON CONFLICT (order_id) DO NOTHING`,
+           SELECT $1, product_id, $3, 'reserved', $4, $4 FROM products WHERE product_id = $2
+           ON CONFLICT (order_id) DO NOTHING RETURNING ${RESERVATION_COLUMNS}`,
           [orderId, productId, quantity, now],
         );
-        if (inserted === 1) {
+        if (inserted) {
           await take(tx, productId, quantity);
-          return { outcome: 'reserved', reservation: await mustFind(tx, orderId) };
+          return { outcome: 'reserved', reservation: inserted };
         }
 
-        const existing = await mustFind(tx, orderId);
+        const existing = await find(tx, orderId);
+        if (existing?.product_id !== productId && !(await productExists(tx, productId))) {
+          return { outcome: 'unknown-product' };
+        }
+        if (!existing) throw new Error(`reservation ${orderId} neither inserted nor found`);
         if (existing.product_id !== productId || existing.quantity !== quantity) {
           return { outcome: 'mismatch', reservation: existing };
         }
         if (existing.status === 'reserved') return { outcome: 'already-reserved', reservation: existing };
 
-        // Released earlier (the order failed) and asked for again: take the stock again.
-        await tx.execute("UPDATE reservations SET status = 'reserved', updated_at = $2 WHERE order_id = $1", [
-          orderId,
-          now,
-        ]);
+        // Released earlier (the order failed) and asked for again: take the stock again. The status
+        // condition lets only one of two concurrent requests take it.
+        const [again] = await tx.query<Row>(
+          `UPDATE reservations SET status = 'reserved', updated_at = $2 WHERE order_id = $1 AND status = 'released'
+           RETURNING ${RESERVATION_COLUMNS}`,
+          [orderId, now],
+        );
+        if (!again) return { outcome: 'already-reserved', reservation: await mustFind(tx, orderId) };
         await take(tx, productId, quantity);
-        return { outcome: 'reserved', reservation: await mustFind(tx, orderId) };
+        return { outcome: 'reserved', reservation: again };
       });
     } catch (error) {
       if (error instanceof OutOfStock) return { outcome: 'out-of-stock', available: error.available };
@@ -115,28 +119,20 @@ export class StockStore {
   /** Idempotent: releasing twice gives the stock back once. */
   async release(orderId: string): Promise<ReleaseResult> {
     return this.db.transaction(async (tx) => {
-      const existing = await tx.query<Reservation & Record<string, unknown>>(
-        'SELECT * FROM reservations WHERE order_id = $1',
-        [orderId],
-      );
-      const reservation = existing[0];
-      if (!reservation) return { outcome: 'not-found' };
-      if (reservation.status === 'released') return { outcome: 'already-released', reservation };
-
-      const changed = await tx.execute(
-        "UPDATE reservations SET status = 'released', updated_at = $2 WHERE order_id = $1 AND status = 'reserved'",
+      const [released] = await tx.query<Row>(
+        `UPDATE reservations SET status = 'released', updated_at = $2 WHERE order_id = $1 AND status = 'reserved'
+         RETURNING ${RESERVATION_COLUMNS}`,
         [orderId, new Date().toISOString()],
       );
-      if (changed === 1) {
-        await tx.execute(
-          'UPDATE products SET available = available + $1, reserved = reserved - $1 WHERE product_id = $2',
-          [reservation.quantity, reservation.product_id],
-        );
+      if (!released) {
+        const existing = await find(tx, orderId);
+        return existing ? { outcome: 'already-released', reservation: existing } : { outcome: 'not-found' };
       }
-      return {
-        outcome: changed === 1 ? 'released' : 'already-released',
-        reservation: await mustFind(tx, orderId),
-      };
+      await tx.execute(
+        'UPDATE products SET available = available + $1, reserved = reserved - $1 WHERE product_id = $2',
+        [released.quantity, released.product_id],
+      );
+      return { outcome: 'released', reservation: released };
     });
   }
 }
@@ -156,11 +152,20 @@ async function take(tx: Queryable, productId: string, quantity: number): Promise
   }
 }
 
+async function find(db: Queryable, orderId: string): Promise<Reservation | undefined> {
+  const [row] = await db.query<Row>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE order_id = $1`, [
+    orderId,
+  ]);
+  return row;
+}
+
 async function mustFind(tx: Queryable, orderId: string): Promise<Reservation> {
-  const [row] = await tx.query<Reservation & Record<string, unknown>>(
-    'SELECT * FROM reservations WHERE order_id = $1',
-    [orderId],
-  );
+  const row = await find(tx, orderId);
   if (!row) throw new Error(`reservation ${orderId} vanished inside its transaction`);
   return row;
+}
+
+async function productExists(tx: Queryable, productId: string): Promise<boolean> {
+  const rows = await tx.query('SELECT product_id FROM products WHERE product_id = $1', [productId]);
+  return rows.length > 0;
 }

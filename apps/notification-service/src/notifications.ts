@@ -18,47 +18,52 @@ export interface Notification extends NotificationRequest {
 
 type Row = Notification & Record<string, unknown>;
 
+const COLUMNS = 'order_id, email, product_id, quantity, status, attempts, last_error, created_at, sent_at';
+
 export class NotificationStore {
   constructor(private readonly db: Database) {}
 
   /** Stores the notification unless the order has one; returns the stored row and whether it is new. */
   async accept(request: NotificationRequest): Promise<{ notification: Notification; created: boolean }> {
-    const created = await this.db.execute(
+    const [inserted] = await this.db.query<Row>(
       `INSERT INTO notifications (order_id, email, product_id, quantity, status, created_at)
-       VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (order_id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (order_id) DO NOTHING RETURNING ${COLUMNS}`,
       [request.order_id, request.email, request.product_id, request.quantity, new Date().toISOString()],
     );
-    const notification = await this.get(request.order_id);
-    if (!notification) throw new Error(`notification ${request.order_id} vanished after insert`);
-    return { notification, created: created === 1 };
+    if (inserted) return { notification: inserted, created: true };
+    const existing = await this.get(request.order_id);
+    if (!existing) throw new Error(`notification ${request.order_id} neither inserted nor found`);
+    return { notification: existing, created: false };
   }
 
   async get(orderId: string): Promise<Notification | undefined> {
-    const [row] = await this.db.query<Row>('SELECT * FROM notifications WHERE order_id = $1', [orderId]);
+    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM notifications WHERE order_id = $1`, [
+      orderId,
+    ]);
     return row;
   }
 
   async sent(orderId: string): Promise<Notification> {
-    await this.db.execute(
-      "UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = $2 WHERE order_id = $1",
+    const [row] = await this.db.query<Row>(
+      `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = $2
+       WHERE order_id = $1 RETURNING ${COLUMNS}`,
       [orderId, new Date().toISOString()],
     );
-    return this.mustGet(orderId);
+    return found(row, orderId);
   }
 
   async failed(orderId: string, error: string): Promise<Notification> {
-    await this.db.execute(
-      'UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE order_id = $1',
+    const [row] = await this.db.query<Row>(
+      `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE order_id = $1 RETURNING ${COLUMNS}`,
       [orderId, error],
     );
-    return this.mustGet(orderId);
+    return found(row, orderId);
   }
+}
 
-  private async mustGet(orderId: string): Promise<Notification> {
-    const row = await this.get(orderId);
-    if (!row) throw new Error(`notification ${orderId} not found`);
-    return row;
-  }
+function found(row: Notification | undefined, orderId: string): Notification {
+  if (!row) throw new Error(`notification ${orderId} not found`);
+  return row;
 }
 
 export const sameContent = (a: NotificationRequest, b: NotificationRequest) =>

@@ -177,12 +177,18 @@ describe('POST /notifications', () => {
     ['a zero quantity', { ...request, quantity: 0 }],
     ['a quantity as a string', { ...request, quantity: '2' }],
     ['a missing product id', { ...request, product_id: undefined }],
+    ['a product id with a NUL byte', { ...request, product_id: 'PROD\u0000001' }],
+    ['a product id with markup', { ...request, product_id: '<script>' }],
+    ['a product id longer than order-service accepts', { ...request, product_id: 'P'.repeat(65) }],
+    ['a quantity larger than order-service accepts', { ...request, quantity: 1001 }],
+    ['an email with a line break', { ...request, email: 'a@example.com\r\nBcc: x@example.com' }],
     ['an empty order id', { ...request, order_id: '' }],
     ['an order id with slashes', { ...request, order_id: 'a/b' }],
-  ])('rejects %s with 400', async (_what, body) => {
+  ])('rejects %s with 400 and sends nothing', async (_what, body) => {
     const res = await post(body);
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(smtp.received).toHaveLength(0);
   });
 
   it('rejects malformed JSON and bodies over 16 KiB with 4xx problems', async () => {

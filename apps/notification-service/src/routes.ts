@@ -6,6 +6,11 @@ import type { NotificationMetrics } from './metrics.js';
 import { type Notification, type NotificationStore, sameContent } from './notifications.js';
 
 const OrderId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$' });
+/**
+ * What goes into an e-mail is held to what order-service accepts in an order (product ids, e-mail
+ * addresses, quantities): no markup, control characters or other surprises reach a mail body.
+ */
+const ProductId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' });
 
 const NotificationView = Type.Object({
   order_id: Type.String(),
@@ -42,8 +47,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
           {
             order_id: OrderId,
             email: Type.String({ format: 'email', maxLength: 254 }),
-            product_id: Type.String({ minLength: 1, maxLength: 64 }),
-            quantity: Type.Integer({ minimum: 1, maximum: 100_000 }),
+            product_id: ProductId,
+            quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
           },
           { additionalProperties: false },
         ),

@@ -17,7 +17,8 @@ export const configSchema = serviceConfigSchema(5000, {
   BREAKER_HALF_OPEN_AFTER_MS: Ms(5000),
   DOWNSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
   OUTBOX_POLL_INTERVAL_MS: Ms(500, 60_000),
-  OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  /** Messages claimed and delivered concurrently per pass; a full batch is followed by the next at once. */
+  OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   OUTBOX_MAX_BACKOFF_MS: Ms(30_000),
   /** An order still pending this long (inventory never answered) is failed and its stock released. */
   PENDING_ORDER_TIMEOUT_MS: Ms(60_000, 86_400_000),

@@ -44,7 +44,7 @@ try {
     logger: log,
   });
   const outbox = new OutboxWorker(
-    { orders, inventory, notification, metrics, log: log.child({ component: 'outbox' }) },
+    { orders, inventory, notification, metrics, load: app.load, log: log.child({ component: 'outbox' }) },
     {
       pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
       batchSize: config.OUTBOX_BATCH_SIZE,

@@ -19,6 +19,8 @@ export function createOrderMetrics(
   app: FastifyInstance,
   orders: OrdersStore,
   downstreams: readonly Downstream[],
+  /** When the oldest undelivered outbox message was written (ISO time), if any. */
+  oldestUndelivered: () => Promise<string | undefined>,
 ): OrderMetrics {
   const { Counter, Gauge, Histogram } = app.metrics.client;
 
@@ -51,6 +53,15 @@ export function createOrderMetrics(
       this.set({ kind: 'notify' }, 0);
       this.set({ kind: 'release' }, 0);
       for (const { kind, count } of await orders.undelivered()) this.set({ kind }, count);
+    },
+  });
+
+  new Gauge({
+    name: 'outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest undelivered outbox message (0 when none): how far delivery lags behind orders',
+    async collect() {
+      const oldest = await oldestUndelivered();
+      this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
     },
   });
 

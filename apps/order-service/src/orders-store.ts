@@ -100,39 +100,39 @@ export class OrdersStore {
   /** pending -> confirmed, queueing the notification. Returns the order as it stands afterwards. */
   async confirm(order: Order): Promise<Order> {
     return this.db.transaction(async (tx) => {
-      const changed = await this.setStatus(tx, order.id, 'confirmed', null);
-      if (changed) {
-        await this.enqueue(tx, order.id, 'notify', {
-          order_id: order.id,
-          email: order.email,
-          product_id: order.product_id,
-          quantity: order.quantity,
-        });
-      }
-      return this.mustFind(tx, order.id);
+      const confirmed = await this.settle(tx, order.id, 'confirmed', null);
+      if (!confirmed) return this.mustFind(tx, order.id);
+      await this.enqueue(tx, order.id, 'notify', {
+        order_id: order.id,
+        email: order.email,
+        product_id: order.product_id,
+        quantity: order.quantity,
+      });
+      return confirmed;
     });
   }
 
-  /** pending -> rejected (the inventory said no: nothing is reserved, nothing to release). */
+  /**
+   * pending -> rejected (the inventory said no: nothing is reserved, nothing to release). One
+   * statement, so no transaction: an order that was no longer pending is settled for good, and
+   * reading it afterwards reads its final state.
+   */
   async reject(id: string, reason: string): Promise<Order> {
-    return this.db.transaction(async (tx) => {
-      await this.setStatus(tx, id, 'rejected', reason);
-      return this.mustFind(tx, id);
-    });
+    return (await this.settle(this.db, id, 'rejected', reason)) ?? this.mustFind(this.db, id);
   }
 
   /** pending -> failed, queueing the release of whatever the inventory may have reserved for it. */
   async fail(id: string, reason: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const changed = await this.setStatus(tx, id, 'failed', reason);
-      if (changed) await this.enqueue(tx, id, 'release', { order_id: id });
-      return changed;
+      const failed = await this.settle(tx, id, 'failed', reason);
+      if (failed) await this.enqueue(tx, id, 'release', { order_id: id });
+      return failed !== undefined;
     });
   }
 
   /** Queues a release for an order that ended failed while a reservation for it was being made. */
   async queueRelease(id: string): Promise<void> {
-    await this.db.transaction((tx) => this.enqueue(tx, id, 'release', { order_id: id }));
+    await this.enqueue(this.db, id, 'release', { order_id: id });
   }
 
   async stalePending(olderThanMs: number, limit: number): Promise<string[]> {
@@ -182,24 +182,27 @@ export class OrdersStore {
   }
 
   async outboxEntry(orderId: string, kind: OutboxKind): Promise<Record<string, unknown> | undefined> {
-    const [row] = await this.db.query('SELECT * FROM outbox WHERE order_id = $1 AND kind = $2', [
-      orderId,
-      kind,
-    ]);
+    const [row] = await this.db.query(
+      `SELECT order_id, kind, payload, attempts, next_attempt_at_ms, locked_until_ms, delivered_at, last_error, created_at
+       FROM outbox WHERE order_id = $1 AND kind = $2`,
+      [orderId, kind],
+    );
     return row;
   }
 
-  private async setStatus(
+  /** Moves a pending order to `status`; returns it as written, or undefined if it was not pending. */
+  private async settle(
     tx: Queryable,
     id: string,
     status: OrderStatus,
     reason: string | null,
-  ): Promise<boolean> {
-    const changed = await tx.execute(
-      "UPDATE orders SET status = $2, failure_reason = $3, updated_at_ms = $4 WHERE id = $1 AND status = 'pending'",
+  ): Promise<Order | undefined> {
+    const [row] = await tx.query<DbRow<Order>>(
+      `UPDATE orders SET status = $2, failure_reason = $3, updated_at_ms = $4 WHERE id = $1 AND status = 'pending'
+       RETURNING ${ORDER_COLUMNS}`,
       [id, status, reason, this.now()],
     );
-    return changed === 1;
+    return row;
   }
 
   private async enqueue(tx: Queryable, orderId: string, kind: OutboxKind, payload: object): Promise<void> {
@@ -217,4 +220,14 @@ export class OrdersStore {
     if (!row) throw new Error(`order ${id} vanished inside its transaction`);
     return row;
   }
+}
+
+// ---- Outbox lag, for the metrics (issue 11) ----------------------------------------------------
+
+/** When the oldest undelivered outbox message was written (ISO time), or undefined when none is. */
+export async function oldestUndelivered(db: Queryable): Promise<string | undefined> {
+  const [row] = await db.query<{ oldest: string | null }>(
+    'SELECT MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL',
+  );
+  return row?.oldest ?? undefined;
 }

@@ -1,6 +1,11 @@
 // Delivers what orders owe other services (notifications, stock releases) until they accept it,
 // and fails orders left pending by an inventory that never answered.
-import { type Downstream, DownstreamUnavailableError } from '@chaos-platform/service-kit';
+// Throughput: a batch is delivered concurrently (each message is its own order's, so per-order
+// order holds), and a full batch is followed at once by the next, so a backlog drains at the
+// downstream's pace instead of one batch per poll interval (unless requests are queueing: then
+// it keeps to one batch per interval, and catches up after). Delivery stays at-least-once: a
+// message is marked delivered only after the downstream accepted it.
+import { type Downstream, DownstreamUnavailableError, type LoadState } from '@chaos-platform/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type { OrderMetrics } from './metrics.js';
 import type { OrdersStore, OutboxMessage } from './orders-store.js';
@@ -18,6 +23,8 @@ export interface OutboxDeps {
   notification: Downstream;
   metrics: OrderMetrics;
   log: FastifyBaseLogger;
+  /** The process's request load: while it is saturated, the outbox goes at its poll pace. */
+  load: LoadState;
 }
 
 /** Longer than any delivery attempt with its retries, so a lease only lapses when its holder died. */
@@ -47,6 +54,10 @@ export class OutboxWorker {
 
   /** One pass: fail stale pending orders, then deliver what is due. Returns messages delivered. */
   async runOnce(): Promise<number> {
+    return (await this.pass()).delivered;
+  }
+
+  private async pass(): Promise<{ claimed: number; delivered: number }> {
     const { orders, log } = this.deps;
     for (const id of await orders.stalePending(this.opts.pendingTimeoutMs, this.opts.batchSize)) {
       if (await orders.fail(id, 'inventory-unavailable'))
@@ -54,17 +65,28 @@ export class OutboxWorker {
     }
     const due = await orders.claimDue(this.opts.batchSize, LEASE_MS);
     const results = await Promise.all(due.map((message) => this.deliver(message)));
-    return results.filter(Boolean).length;
+    return { claimed: due.length, delivered: results.filter(Boolean).length };
   }
 
-  private schedule(): void {
+  /**
+   * Runs a pass after `delayMs`: at once after a full batch (more is probably due), after the poll
+   * interval otherwise, or while requests queue: the outbox shares the process and the machine
+   * with them, so under overload it yields and catches up afterwards. A failed pass (the database
+   * away, EMFILE...) is logged and the poller goes on.
+   */
+  private schedule(delayMs = this.opts.pollIntervalMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((error: unknown) => this.deps.log.error({ err: error }, 'outbox pass failed'))
-        .finally(() => this.schedule());
-    }, this.opts.pollIntervalMs);
+      this.running = this.pass()
+        .then(({ claimed }) =>
+          claimed >= this.opts.batchSize && !this.deps.load.saturated() ? 0 : this.opts.pollIntervalMs,
+        )
+        .catch((error: unknown) => {
+          this.deps.log.error({ err: error }, 'outbox pass failed');
+          return this.opts.pollIntervalMs;
+        })
+        .then((next) => this.schedule(next));
+    }, delayMs);
   }
 
   private async deliver(message: OutboxMessage): Promise<boolean> {

@@ -1,6 +1,11 @@
 // Placing an order: store it pending, reserve stock (idempotent per order id, so retries are
 // safe), then confirm it and queue its notification in one transaction.
-import { type Downstream, DownstreamUnavailableError, HttpProblem } from '@chaos-platform/service-kit';
+import {
+  type Downstream,
+  DownstreamRequestError,
+  DownstreamUnavailableError,
+  HttpProblem,
+} from '@chaos-platform/service-kit';
 import type { OrderMetrics } from './metrics.js';
 import { type Order, type OrderRequest, type OrdersStore, requestHash } from './orders-store.js';
 
@@ -47,6 +52,7 @@ export async function placeOrder(
       idempotent: true,
     });
   } catch (error) {
+    if (error instanceof DownstreamRequestError) throw ourBug(order, error.message);
     if (!(error instanceof DownstreamUnavailableError)) throw error;
     metrics.inventoryRequests.inc({ outcome: error.reason.replace('-', '_') });
     // The order stays pending: a retry with the same Idempotency-Key resumes it, and the pending
@@ -71,7 +77,21 @@ export async function placeOrder(
   }
   if (reply.status === 409) throw finalProblem(await orders.reject(order.id, 'out-of-stock'));
   if (reply.status === 404) throw finalProblem(await orders.reject(order.id, 'unknown-product'));
-  throw new Error(`inventory-service answered ${reply.status} to a reservation`);
+  throw ourBug(order, `inventory-service answered ${reply.status} to a reservation`);
+}
+
+/**
+ * The inventory refused a request we built: a bug of ours, not its outage (so not a 503, and never
+ * a breaker failure). The order stays pending; the pending timeout fails it.
+ */
+function ourBug(order: Order, detail: string): HttpProblem {
+  return new HttpProblem({
+    status: 500,
+    title: 'Internal Server Error',
+    type: 'downstream-rejected-request',
+    detail: `${detail}; order ${order.id} was not placed`,
+    extensions: { order_id: order.id },
+  });
 }
 
 /** The problem a settled, unsuccessful order answers with, the first time and on every replay. */

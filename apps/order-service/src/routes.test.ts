@@ -74,7 +74,13 @@ beforeEach(async () => {
     logger: false,
   });
   outbox = new OutboxWorker(
-    { ...ordering, inventory: inventoryClient, notification: notificationClient, log: silent as never },
+    {
+      ...ordering,
+      inventory: inventoryClient,
+      notification: notificationClient,
+      load: ordering.app.load,
+      log: silent as never,
+    },
     { pollIntervalMs: 50, batchSize: 10, maxBackoffMs: 200, pendingTimeoutMs: 60_000 },
   );
 });
@@ -247,6 +253,7 @@ describe('POST /orders', () => {
         ...ordering,
         inventory: clients[0] as Downstream,
         notification: clients[1] as Downstream,
+        load: ordering.app.load,
         log: silent as never,
       },
       { pollIntervalMs: 50, batchSize: 10, maxBackoffMs: 200, pendingTimeoutMs: 1 },

@@ -38,13 +38,20 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     readonly env: NodeJS.ProcessEnv,
+    /** A command the service runs under, e.g. `['prlimit', '--nofile=256']`. */
+    readonly prefix: readonly string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
   /** Starts the process and resolves once /readyz answers 200. */
   async start(timeoutMs = 20_000): Promise<this> {
-    const child = spawn(process.execPath, [join(repoRoot, 'apps', this.name, 'dist/main.js')], {
+    const [command, ...args] = [
+      ...this.prefix,
+      process.execPath,
+      join(repoRoot, 'apps', this.name, 'dist/main.js'),
+    ];
+    const child = spawn(command as string, args, {
       env: {
         PATH: process.env.PATH,
         HOST: '127.0.0.1',
@@ -98,8 +105,9 @@ export async function startService(
   name: ServiceName,
   env: NodeJS.ProcessEnv = {},
   port?: number,
+  prefix: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  const service = new ServiceProcess(name, port ?? (await freePort()), env);
+  const service = new ServiceProcess(name, port ?? (await freePort()), env, prefix);
   processes.push(service);
   return service.start();
 }

@@ -1,17 +1,23 @@
-// Runs one experiment: steady state, baseline traffic, the fault (verified to have landed),
-// recovery, integrity, thresholds. Traffic flows the whole time and every sample is kept.
+// Runs one experiment: steady state, preflight, baseline traffic, the fault (registered for
+// removal before it is injected, then verified by an observed effect), recovery milestones,
+// integrity, thresholds. Traffic flows the whole time. The runner knows faults only through the
+// fault-type module (faults/) and the backend's Injection (backends/).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Driver, ServiceName } from '../drivers/driver.js';
-import { SERVICE_NAMES } from '../drivers/driver.js';
-import { LoadGenerator, type Sample } from '../traffic/load.js';
-import { failed, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
+import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
+import type { Backend } from '../faults/fault.js';
+import { faultOf } from '../faults/index.js';
+import { LoadGenerator } from '../traffic/load.js';
+import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
+import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
 import { checkIntegrity, type IntegrityResult, stockTotals } from './integrity.js';
+import { attribute, type Phases, phases } from './recovery.js';
 import type { ExperimentSpec } from './spec.js';
 
 export interface RunOptions {
   driver: Driver;
+  backend: Backend;
   rps: number;
   warmupMs: number;
   cooldownMs: number;
@@ -20,13 +26,7 @@ export interface RunOptions {
 }
 
 export interface ThresholdResult {
-  name:
-    | 'recovery-time'
-    | 'error-rate'
-    | 'p95-latency'
-    | 'integrity'
-    | 'recovery-regression'
-    | 'p95-regression';
+  name: 'capacity-restored' | 'user-facing-recovery' | 'error-rate' | 'p95-latency' | 'integrity';
   limit: number | boolean;
   measured: number | boolean;
   unit: 'ms' | 'ratio' | 'boolean';
@@ -36,20 +36,33 @@ export interface ThresholdResult {
 export interface ExperimentResult {
   name: string;
   type: ExperimentSpec['type'];
-  service: ServiceName;
+  service: string;
+  backend: string;
   parameters: Record<string, unknown>;
   status: 'pass' | 'fail' | 'error';
   error?: string;
   warnings: string[];
   startedAt: string;
   finishedAt: string;
-  fault: { injectedAt: string | null; removedAt: string | null; verified: boolean; evidence: string };
-  recovery: {
-    totalMs: number | null;
-    replacementReadyMs: number | null;
-    requestsSucceedingMs: number | null;
+  fault: {
+    injectedAt: string | null;
+    removedAt: string | null;
+    verified: boolean;
+    evidence: string;
+    summary: string;
   };
-  traffic: { rps: number; before: WindowStats; during: WindowStats; after: WindowStats };
+  recovery: Phases & {
+    /** What the SLA gates, in one figure: a disruption, max(capacity restored, user-facing); a timed fault, user-facing recovery after its removal. */
+    totalMs: number | null;
+  };
+  traffic: {
+    rps: number;
+    before: WindowStats;
+    during: WindowStats;
+    after: WindowStats;
+    /** Answers per replica (X-Served-By), in total and per second. */
+    replicas: ReturnType<typeof replicaTraffic>;
+  };
   integrity: IntegrityResult | null;
   thresholds: ThresholdResult[];
   timeline: ReturnType<typeof timeline>;
@@ -60,8 +73,22 @@ const DEFAULTS = { recoverySlaMs: 30_000, maxErrorRate: 0.05, maxP95Ms: 2000, in
 
 export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
 
+const EMPTY_PHASES: Phases = {
+  faultEndedMs: 0,
+  firstFailureMs: null,
+  breakerOpenedMs: null,
+  breakerClosedMs: null,
+  terminatedMs: null,
+  capacityRestoredMs: null,
+  errorsEndedMs: null,
+  latencyNormalMs: null,
+  userFacingMs: null,
+};
+
 export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Promise<ExperimentResult> {
-  const { driver, log } = opts;
+  const { driver, backend, log } = opts;
+  const fault = faultOf(spec);
+  const target = targetOf(spec);
   const startedAt = Date.now();
   const events: ExperimentResult['events'] = [];
   const event = (text: string, at = Date.now()) => {
@@ -82,14 +109,27 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     name: experimentName(spec),
     type: spec.type,
     service: spec.service,
+    backend: backend.name,
     parameters: parametersOf(spec),
     status: 'error',
     warnings: [],
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: '',
-    fault: { injectedAt: null, removedAt: null, verified: false, evidence: '' },
-    recovery: { totalMs: null, replacementReadyMs: null, requestsSucceedingMs: null },
-    traffic: { rps: opts.rps, before: windowStats([]), during: windowStats([]), after: windowStats([]) },
+    fault: {
+      injectedAt: null,
+      removedAt: null,
+      verified: false,
+      evidence: '',
+      summary: fault.describe(),
+    },
+    recovery: { ...EMPTY_PHASES, totalMs: null },
+    traffic: {
+      rps: opts.rps,
+      before: windowStats([]),
+      during: windowStats([]),
+      after: windowStats([]),
+      replicas: { totals: {}, series: [] },
+    },
     integrity: null,
     thresholds: [],
     timeline: [],
@@ -97,10 +137,14 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
   };
 
   let load: LoadGenerator | undefined;
+  let breakers: BreakerWatch | undefined;
+  let remove: (() => Promise<void>) | undefined;
   try {
-    await steadyState(driver);
-    event('steady state: every replica ready');
-    result.warnings = await preflight(spec, opts);
+    const injection = backend.injection(spec);
+    await steadyState(driver, target);
+    event('steady state: every workload at its desired capacity');
+    result.warnings = [...(await driver.preflight(target)), ...(await outageCheck(spec, target, opts))];
+    result.warnings.push(...(await injection.preflight()));
     for (const warning of result.warnings) event(`warning: ${warning}`);
 
     const [orderUrl, inventoryUrl] = await Promise.all([
@@ -110,34 +154,87 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     const stockBefore = await stockTotals(inventoryUrl);
     load = new LoadGenerator({ url: orderUrl, rps: opts.rps });
     load.start();
+    breakers = new BreakerWatch(orderUrl);
+    breakers.start();
     event(`traffic: ${opts.rps} orders/s`);
     await sleep(opts.warmupMs);
 
-    const fault = await inject(spec, opts, limits.recoverySlaMs, event);
-    Object.assign(result.fault, {
-      injectedAt: new Date(fault.injectedAt).toISOString(),
-      removedAt: new Date(fault.endedAt).toISOString(),
-      verified: fault.verified,
-      evidence: fault.evidence,
-    });
+    const before = await driver.replicas(target);
+    // Registered before injection: Ctrl-C, an error or a timeout mid-injection still takes it back.
+    remove = track(() => injection.remove());
+    const injectedAt = Date.now();
+    const injected = await injection.inject();
+    result.fault.injectedAt = new Date(injectedAt).toISOString();
+    result.fault.summary = injected.summary;
+    event(`fault: ${injected.summary}`, injectedAt);
+
+    const verification = await injection.verify();
+    Object.assign(result.fault, { verified: verification.landed, evidence: verification.evidence });
+    event(`${verification.landed ? 'landed' : 'did NOT land'}: ${verification.evidence}`);
+
+    let endedAt: number;
+    const milestones: Parameters<typeof phases>[4] = {};
+    if (fault.kind === 'timed') {
+      await sleep(Math.max(0, injectedAt + fault.durationMs() - Date.now()));
+      await remove();
+      endedAt = Date.now();
+      event('fault removed', endedAt);
+    } else {
+      Object.assign(
+        milestones,
+        await settle(
+          driver,
+          target,
+          injected.victims ?? [],
+          before,
+          injectedAt + limits.recoverySlaMs + 10_000,
+          event,
+          injectedAt,
+        ),
+      );
+      await remove();
+      endedAt = milestones.capacityRestoredAt ?? Date.now();
+    }
+    result.fault.removedAt = new Date(endedAt).toISOString();
 
     await sleep(opts.cooldownMs);
     const samples = await load.stop();
     load = undefined;
+    breakers.stop();
+    if ((breakers.openedAt ?? 0) >= injectedAt) {
+      milestones.breakerOpenedAt = breakers.openedAt;
+      milestones.breakerClosedAt = breakers.closedAt;
+    }
     event(`traffic stopped: ${samples.length} requests`);
 
-    const before = samples.filter((s) => s.dueAt < fault.injectedAt);
-    const during = samples.filter((s) => s.dueAt >= fault.injectedAt && s.dueAt < fault.endedAt);
-    const after = samples.filter((s) => s.dueAt >= fault.endedAt);
+    const windows = attribute(samples, injectedAt, endedAt);
     result.traffic = {
       rps: opts.rps,
-      before: windowStats(before),
-      during: windowStats(during),
-      after: windowStats(after),
+      before: windowStats(windows.before),
+      during: windowStats(windows.during),
+      after: windowStats(windows.after),
+      replicas: replicaTraffic(samples, startedAt, 1000),
     };
-    result.timeline = timeline(samples, startedAt);
-
-    result.recovery = recoveryOf(spec, fault, samples, result.traffic.before);
+    // 100 ms buckets: a kill's dip and a breaker's second are visible.
+    result.timeline = timeline(samples, startedAt, 100);
+    const measured = phases(
+      fault.kind,
+      samples,
+      injectedAt,
+      fault.kind === 'timed' ? endedAt : injectedAt,
+      milestones,
+    );
+    const afterRemoval =
+      measured.userFacingMs === null ? null : Math.max(0, measured.userFacingMs - measured.faultEndedMs);
+    result.recovery = {
+      ...measured,
+      totalMs:
+        fault.kind === 'timed'
+          ? afterRemoval
+          : measured.capacityRestoredMs === null || measured.userFacingMs === null
+            ? null
+            : Math.max(measured.capacityRestoredMs, measured.userFacingMs),
+    };
 
     result.integrity = await checkIntegrity(orderUrl, inventoryUrl, samples, stockBefore);
     event(
@@ -145,10 +242,13 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     );
 
     result.thresholds = [
+      ...(fault.kind === 'disruption'
+        ? [threshold('capacity-restored', limits.recoverySlaMs, result.recovery.capacityRestoredMs, 'ms')]
+        : []),
       threshold(
-        'recovery-time',
+        'user-facing-recovery',
         limits.recoverySlaMs,
-        result.recovery.totalMs ?? Number.POSITIVE_INFINITY,
+        fault.kind === 'timed' ? afterRemoval : result.recovery.userFacingMs,
         'ms',
       ),
       threshold('error-rate', limits.maxErrorRate, result.traffic.during.errorRate, 'ratio'),
@@ -176,200 +276,110 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     result.error = (error as Error).message;
     event(`error: ${result.error}`);
   } finally {
+    await remove?.().catch((error: Error) => event(`error: removing the fault failed: ${error.message}`));
     await load?.stop();
+    breakers?.stop();
     result.finishedAt = new Date().toISOString();
   }
   return result;
 }
 
-interface FaultOutcome {
-  injectedAt: number;
-  endedAt: number;
-  verified: boolean;
-  evidence: string;
-  replacementReadyAt?: number;
-}
-
-async function inject(
-  spec: ExperimentSpec,
-  { driver }: RunOptions,
-  slaMs: number,
+/**
+ * A disruption heals when every victim is gone (terminated) and capacity is back: the workload's
+ * desired replicas available, terminating ones and the victims themselves not counted. Either may
+ * come first (a Deployment's successor is usually ready while its predecessor still terminates).
+ */
+async function settle(
+  driver: Driver,
+  target: Target,
+  victims: readonly Replica[],
+  before: readonly Replica[],
+  deadline: number,
   event: (text: string, at?: number) => void,
-): Promise<FaultOutcome> {
-  switch (spec.type) {
-    case 'pod-kill': {
-      const initial = await driver.replicas(spec.service);
-      const before = new Map(initial.map((r) => [r.id, r.restarts]));
-      const readyBefore = initial.filter((r) => r.ready).length;
-      const injectedAt = Date.now();
-      const killed = await driver.killReplicas(spec.service, killCount(spec, readyBefore));
-      event(`fault: killed ${killed.join(', ')}`, injectedAt);
-      // Watch until each killed replica is replaced (restarted in place, or gone and succeeded by a
-      // new one) and as many replicas are ready as before; give up past the SLA.
-      const deadline = injectedAt + slaMs + 10_000;
-      while (Date.now() < deadline) {
-        const replicas = await driver.replicas(spec.service);
-        const replaced = killed.every((id) => {
-          const now = replicas.find((r) => r.id === id);
-          return now === undefined || (now.restarts > (before.get(id) ?? 0) && now.ready);
-        });
-        const ready = replicas.filter((r) => r.ready).length;
-        if (replaced && ready >= readyBefore && replicas.every((r) => r.ready)) {
-          const at = Date.now();
-          const successors = replicas.filter((r) => !before.has(r.id)).map((r) => r.id);
-          const replacement = successors.length ? `replaced by ${successors.join(', ')}` : 'restarted';
-          event(
-            `recovered: ${killed.join(', ')} ${replacement}, all ${ready} ready after ${formatMs(at - injectedAt)}`,
-            at,
-          );
-          return {
-            injectedAt,
-            endedAt: at,
-            replacementReadyAt: at,
-            verified: true,
-            evidence: `${killed.join(', ')} killed and ${replacement}`,
-          };
-        }
-        await sleep(100);
+  injectedAt: number,
+): Promise<{ terminatedAt?: number; capacityRestoredAt?: number }> {
+  const victimIds = new Set(victims.map((v) => v.id));
+  const seen: { terminatedAt?: number; capacityRestoredAt?: number } = {};
+  await driver.waitFor(
+    target,
+    (replicas, capacity) => {
+      const now = Date.now();
+      if (seen.terminatedAt === undefined && !replicas.some((r) => victimIds.has(r.id))) {
+        seen.terminatedAt = now;
+        event(
+          `terminated: ${victims.map((v) => v.name).join(', ')} gone after ${formatMs(now - injectedAt)}`,
+          now,
+        );
       }
-      return {
-        injectedAt,
-        endedAt: Date.now(),
-        verified: killed.length > 0,
-        evidence: `${killed.join(', ') || 'nothing'} killed; not replaced in time`,
-      };
-    }
-    case 'network-delay': {
-      const latencyMs = parseDuration(spec.latency, 'latency');
-      const jitterMs = spec.jitter === undefined ? 0 : parseDuration(spec.jitter, 'jitter');
-      const durationMs = parseDuration(spec.duration);
-      const url = await driver.url(spec.service);
-      const baseline = await probeLatency(url);
-      const injectedAt = Date.now();
-      const fault = await driver.addLatency(spec.service, latencyMs, jitterMs, durationMs);
-      const remove = track(() => fault.remove());
-      event(
-        `fault: ${latencyMs} ms ± ${jitterMs} ms latency in front of ${spec.service} for ${formatMs(durationMs)}`,
-        injectedAt,
-      );
-      let added: number;
-      try {
-        // Verified on the target itself: its own probe must answer slower by at least half the delay.
-        added = (await probeLatency(url)) - baseline;
-        await sleep(Math.max(0, injectedAt + durationMs - Date.now()));
-      } finally {
-        await remove();
+      const available = replicas.filter((r) => r.ready && !r.terminating && !victimIds.has(r.id)).length;
+      if (seen.capacityRestoredAt === undefined && available >= capacity.desired && capacity.desired > 0) {
+        seen.capacityRestoredAt = now;
+        const successors = replicas
+          .filter((r) => r.ready && !before.some((b) => b.id === r.id))
+          .map((r) => r.name);
+        event(
+          `capacity restored: ${available}/${capacity.desired} available after ${formatMs(now - injectedAt)}${successors.length ? ` (new: ${successors.join(', ')})` : ''}`,
+          now,
+        );
       }
-      const endedAt = Date.now();
-      event('fault removed', endedAt);
-      return {
-        injectedAt,
-        endedAt,
-        verified: added >= latencyMs / 2,
-        evidence: `${spec.service}'s /healthz answered ${Math.round(added)} ms slower (${latencyMs} ms injected)`,
-      };
-    }
-    case 'cpu-stress': {
-      const workers = spec.workers ?? 2;
-      const durationMs = parseDuration(spec.duration);
-      const injectedAt = Date.now();
-      const burn = await driver.stressCpu(spec.service, workers, durationMs);
-      const remove = track(() => burn.remove());
-      event(`fault: ${workers} CPU burners next to ${spec.service} for ${formatMs(durationMs)}`, injectedAt);
-      let burnedMs: number;
-      try {
-        burnedMs = await burn.burnedMs();
-      } finally {
-        await remove();
-      }
-      const endedAt = Date.now();
-      event(`fault ended: burners used ${formatMs(burnedMs)} of CPU`, endedAt);
-      const expected = workers * durationMs;
-      return {
-        injectedAt,
-        endedAt,
-        verified: burnedMs >= expected * 0.3,
-        evidence: `burners used ${Math.round(burnedMs)} ms of CPU (${workers} x ${durationMs} ms planned)`,
-      };
-    }
-  }
+      return seen.terminatedAt !== undefined && seen.capacityRestoredAt !== undefined;
+    },
+    deadline,
+  );
+  if (seen.capacityRestoredAt === undefined) event('capacity NOT restored in time');
+  return seen;
 }
 
-function recoveryOf(
-  spec: ExperimentSpec,
-  fault: FaultOutcome,
-  samples: readonly Sample[],
-  before: WindowStats,
-): ExperimentResult['recovery'] {
-  const afterFault = samples.filter((s) => s.dueAt >= fault.injectedAt).sort((a, b) => a.dueAt - b.dueAt);
-  const lastFailure = afterFault.filter(failed).at(-1);
-  // Requests succeed again from the end of the last failed one (or at once, if none failed).
-  const succeedingAt = lastFailure ? lastFailure.dueAt + lastFailure.latencyMs : fault.injectedAt;
-  if (spec.type === 'pod-kill') {
-    const readyAt = fault.replacementReadyAt;
-    return {
-      totalMs: readyAt === undefined ? null : Math.max(readyAt, succeedingAt) - fault.injectedAt,
-      replacementReadyMs: readyAt === undefined ? null : readyAt - fault.injectedAt,
-      requestsSucceedingMs: succeedingAt - fault.injectedAt,
-    };
-  }
-  // Timed faults: recovered when, after removal, a request succeeds at baseline speed again.
-  const normalMs = Math.max(before.p95Ms * 2, before.p95Ms + 50);
-  const back = samples.find((s) => s.dueAt >= fault.endedAt && !failed(s) && s.latencyMs <= normalMs);
-  const totalMs = back ? Math.max(0, back.dueAt + back.latencyMs - fault.endedAt) : null;
-  return { totalMs, replacementReadyMs: null, requestsSucceedingMs: totalMs };
-}
-
-/** Median time of a few GET /healthz calls to a service, as traffic reaches it. */
-async function probeLatency(url: string): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const started = performance.now();
-    await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.arrayBuffer());
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[1] ?? 0;
-}
-
-async function steadyState(driver: Driver): Promise<void> {
+/** Every platform service and the target at their desired capacity. */
+async function steadyState(driver: Driver, target: Target): Promise<void> {
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    const all = await Promise.all(SERVICE_NAMES.map((service) => driver.replicas(service)));
-    if (all.every((replicas) => replicas.length > 0 && replicas.every((r) => r.ready))) return;
-    if (Date.now() > deadline) throw new Error('steady state not reached: some replicas are not ready');
-    await sleep(200);
-  }
+  const targets: Target[] = [
+    ...SERVICE_NAMES.filter((s) => s !== target.service).map((service) => ({ service })),
+    target,
+  ];
+  const ok = await Promise.all(
+    targets.map((t) =>
+      driver.waitFor(
+        t,
+        (replicas, capacity) =>
+          capacity.desired > 0 && capacity.available >= capacity.desired && replicas.length > 0,
+        deadline,
+      ),
+    ),
+  );
+  const missing = targets.filter((_, i) => !ok[i]).map((t) => t.service);
+  if (missing.length)
+    throw new Error(`steady state not reached in 30 s: ${missing.join(', ')} below desired capacity`);
 }
 
-async function preflight(spec: ExperimentSpec, { driver, allowOutage }: RunOptions): Promise<string[]> {
-  const replicas = await driver.replicas(spec.service);
+async function outageCheck(
+  spec: ExperimentSpec,
+  target: Target,
+  { driver, allowOutage }: RunOptions,
+): Promise<string[]> {
+  const replicas = await driver.replicas(target);
   const ready = replicas.filter((r) => r.ready).length;
-  const warnings = await driver.preflight(spec.service);
-  if (replicas.length === 1) warnings.push(`${spec.service} has a single replica: any fault is an outage`);
-  if (spec.type === 'pod-kill' && killCount(spec, ready) >= ready && !allowOutage) {
-    throw new Error(
-      `refusing to kill ${killCount(spec, ready)} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
-    );
+  const warnings: string[] = [];
+  if (replicas.filter((r) => !r.terminating).length === 1)
+    warnings.push(`${spec.service} has a single replica: any fault is an outage`);
+  if (spec.type === 'pod-kill') {
+    const count = spec.count === 'all' ? ready : (spec.count ?? 1);
+    if (count >= ready && !allowOutage)
+      throw new Error(
+        `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
+      );
   }
   return warnings;
 }
 
-const killCount = (spec: Extract<ExperimentSpec, { type: 'pod-kill' }>, ready: number) =>
-  spec.count === 'all' ? ready : (spec.count ?? 1);
-
 function threshold(
   name: ThresholdResult['name'],
   limit: number,
-  measured: number,
+  measured: number | null,
   unit: 'ms' | 'ratio',
 ): ThresholdResult {
-  return {
-    name,
-    limit,
-    measured: Number.isFinite(measured) ? measured : -1,
-    unit,
-    passed: Number.isFinite(measured) && measured <= limit,
-  };
+  const value = measured === null || !Number.isFinite(measured) ? -1 : measured;
+  return { name, limit, measured: value, unit, passed: value >= 0 && value <= limit };
 }
 
 function parametersOf(spec: ExperimentSpec): Record<string, unknown> {

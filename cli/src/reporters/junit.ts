@@ -37,20 +37,64 @@ function testsuite(experiment: ExperimentResult): string {
     );
   }
   const failures = experiment.thresholds.filter((t) => !t.passed).length;
+  // The recovery phases as properties, so Jenkins keeps them with the results.
+  const phases = Object.entries(experiment.recovery).filter(([, ms]) => ms !== null);
+  const properties = phases.length
+    ? [
+        '    <properties>',
+        ...phases.map(([name, ms]) => `      <property name="recovery.${xmlEscape(name)}" value="${ms}"/>`),
+        '    </properties>',
+      ]
+    : [];
   return [
     `  <testsuite name="${xmlEscape(experiment.name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(experiment.startedAt, experiment.finishedAt)}" timestamp="${experiment.startedAt.slice(0, 19)}">`,
+    ...properties,
     ...cases,
     '  </testsuite>',
   ].join('\n');
 }
 
+/**
+ * The --baseline gate, a testsuite per compared experiment and a testcase per gated figure: a
+ * regression is a <failure>; an inconclusive comparison is <skipped> with its reason (it neither
+ * passes nor fails the build on its own: chaosctl's exit code 4 says it).
+ */
+function baselineSuites(report: Report): { xml: string[]; tests: number; failures: number } {
+  const out = { xml: [] as string[], tests: 0, failures: 0 };
+  for (const repeat of report.repeats ?? []) {
+    const gate = repeat.baseline;
+    if (!gate) continue;
+    const cases = Object.entries(gate.checks).map(([figure, check]) => {
+      const head = `    <testcase classname="chaosctl.baseline" name="${xmlEscape(`${figure} regression > ${gate.minEffect}`)}" time="0">`;
+      const message = `${check.verdict}: ${check.reason}`;
+      if (check.verdict === 'regression')
+        return `${head}\n      <failure message="${xmlEscape(message)}" type="regression">${xmlEscape(message)}</failure>\n    </testcase>`;
+      if (check.verdict === 'inconclusive')
+        return `${head}\n      <skipped message="${xmlEscape(message)}"/>\n    </testcase>`;
+      return `${head}\n      <system-out>${xmlEscape(message)}</system-out>\n    </testcase>`;
+    });
+    const failures = Object.values(gate.checks).filter((c) => c.verdict === 'regression').length;
+    const skipped = Object.values(gate.checks).filter((c) => c.verdict === 'inconclusive').length;
+    out.tests += cases.length;
+    out.failures += failures;
+    out.xml.push(
+      `  <testsuite name="${xmlEscape(`baseline: ${repeat.name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0">`,
+      ...cases,
+      '  </testsuite>',
+    );
+  }
+  return out;
+}
+
 export function renderJunit(report: Report): string {
-  const suites = report.experiments.map(testsuite);
-  const tests = report.experiments.reduce(
-    (n, e) => n + e.thresholds.length + (e.status === 'error' ? 1 : 0),
-    0,
-  );
-  const failures = report.experiments.reduce((n, e) => n + e.thresholds.filter((t) => !t.passed).length, 0);
+  const baseline = baselineSuites(report);
+  const suites = [...report.experiments.map(testsuite), ...baseline.xml];
+  const tests =
+    report.experiments.reduce((n, e) => n + e.thresholds.length + (e.status === 'error' ? 1 : 0), 0) +
+    baseline.tests;
+  const failures =
+    report.experiments.reduce((n, e) => n + e.thresholds.filter((t) => !t.passed).length, 0) +
+    baseline.failures;
   const errors = report.experiments.filter((e) => e.status === 'error').length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

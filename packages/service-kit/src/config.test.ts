@@ -40,6 +40,10 @@ describe('loadConfig', () => {
     ['TARGET_URL', 'ftp://x'],
     ['RETRIES', '-1'],
     ['LOAD_SHED_MAX_HEAP_RATIO', '2'],
+    ['POD_NAME', 'pod\r\nX-Injected: 1'],
+    ['MAX_CONNECTIONS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '0'],
+    ['ADMISSION_MAX_IN_FLIGHT', '0'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     const load = () => loadConfig(schema, { [name]: value });
     expect(load).toThrow(ConfigError);

@@ -13,6 +13,10 @@ export const baseConfigProperties = {
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
   ),
+  /** Requests slower than this are logged (warn) whatever their status; 0 turns it off. */
+  LOG_SLOW_REQUEST_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000 }),
+  /** Share of the other successful and client-error requests logged (info); server errors always are. */
+  LOG_REQUEST_SAMPLE_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
@@ -25,6 +29,22 @@ export const baseConfigProperties = {
   /** Shed load when the V8 heap in use exceeds this share of its limit; 0 turns the check off. */
   LOAD_SHED_MAX_HEAP_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
   LOAD_SHED_RETRY_AFTER_S: Type.Integer({ minimum: 1, maximum: 3600, default: 1 }),
+  /** Business requests handled at once; more wait in a queue (admission control). */
+  ADMISSION_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 32 }),
+  /** Requests that may wait for a slot; past it they are shed at once. */
+  ADMISSION_MAX_QUEUE: Type.Integer({ minimum: 0, maximum: 100_000, default: 128 }),
+  /** Longest a request waits for a slot before it is shed, which bounds an accepted request's latency. */
+  ADMISSION_MAX_QUEUE_WAIT_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 100 }),
+  /** A client must finish sending its headers within this, or its connection is closed (slowloris). */
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  /** A client must finish sending its whole request within this. */
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  /** Idle keep-alive connections close after this; above common load-balancer idle timeouts (60 s). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
+  /** Connections one process holds at most; more are closed on arrival. Keep it under the file limit. */
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4096 }),
+  /** Names this instance in the X-Served-By header (the pod name in Kubernetes); unset: host:port. */
+  POD_NAME: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7E]{1,253}$' })),
 };
 
 export function serviceConfigSchema<P extends TProperties>(defaultPort: number, properties: P) {

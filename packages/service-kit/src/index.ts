@@ -9,8 +9,8 @@ export {
 } from './config.js';
 export { type HealthOptions, healthPlugin, type ReadinessCheck } from './health.js';
 export * from './http-client/index.js';
-export { type LoadSheddingOptions, registerLoadShedding } from './load-shedding.js';
-export { createLogger, REQUEST_ID_HEADER } from './logger.js';
+export { type LoadSheddingOptions, type LoadState, registerLoadShedding } from './load-shedding.js';
+export { createLogger } from './logger.js';
 export {
   HttpProblem,
   PROBLEM_CONTENT_TYPE,
@@ -18,6 +18,7 @@ export {
   ProblemSchema,
   sendProblem,
 } from './problem.js';
+export { isValidRequestId, REQUEST_ID_HEADER } from './request-id.js';
 export { exitOnStartupError, type StartOptions, startServer } from './server.js';
 export { createServiceApp, type ServiceAppOptions } from './service-app.js';
 export * from './storage/index.js';

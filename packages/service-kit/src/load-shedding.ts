@@ -1,39 +1,175 @@
-// Sheds load with 503 + Retry-After when the event loop lags or the heap fills up.
+// Sheds load with a fast 503 + Retry-After so that accepted requests keep a bounded latency:
+// - admission control: at most `maxInFlight` business requests run at once, at most `maxQueue`
+//   wait for a slot, none waits longer than `maxQueueWaitMs` (so an accepted request's latency is
+//   bounded by the wait plus its own work, instead of growing with the backlog);
+// - pressure: event-loop lag or a nearly full heap shed everything new until they recover.
 // Registered only around business routes: /healthz, /readyz and /metrics must keep answering
 // under pressure, or the kubelet restarts a busy pod and Prometheus loses sight of it.
+// The pressure sampler is ours, not @fastify/under-pressure's: that one calls process.memoryUsage(),
+// which reads /proc and throws EMFILE when the process is out of file descriptors, in a timer, which
+// made the process exit. v8's heap statistics and the event-loop histogram open no files.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import underPressure from '@fastify/under-pressure';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sendProblem } from './problem.js';
 
 export interface LoadSheddingOptions {
   maxEventLoopDelayMs: number;
   maxHeapRatio: number;
   retryAfterSeconds: number;
+  maxInFlight: number;
+  maxQueue: number;
+  maxQueueWaitMs: number;
 }
 
-export async function registerLoadShedding(app: FastifyInstance, opts: LoadSheddingOptions): Promise<void> {
-  const shed = new app.metrics.client.Counter({
+type ShedReason = 'eventLoopDelay' | 'heapUsedBytes' | 'queueFull' | 'queueTimeout';
+
+const SAMPLE_INTERVAL_MS = 500;
+
+/** Counts requests in flight and hands freed slots to waiters in arrival order. */
+class Admission {
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly opts: Pick<LoadSheddingOptions, 'maxInFlight' | 'maxQueue' | 'maxQueueWaitMs'>,
+  ) {}
+
+  /** A slot now, a slot within the wait limit, or the reason there is none. */
+  enter(): 'admitted' | 'queueFull' | Promise<'admitted' | 'queueTimeout'> {
+    if (this.inFlight < this.opts.maxInFlight) {
+      this.inFlight++;
+      return 'admitted';
+    }
+    if (this.waiting.length >= this.opts.maxQueue) return 'queueFull';
+    return new Promise((resolve) => {
+      // Single-threaded: either the timer removes the waiter first, or leave() takes it and the
+      // timer is cleared; a slot can never be granted to a waiter that already gave up.
+      const admit = () => {
+        clearTimeout(timer);
+        resolve('admitted');
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(admit), 1);
+        resolve('queueTimeout');
+      }, this.opts.maxQueueWaitMs);
+      this.waiting.push(admit);
+    });
+  }
+
+  leave(): void {
+    const next = this.waiting.shift();
+    // The slot passes straight to the next waiter: inFlight stays the same.
+    if (next) next();
+    else this.inFlight--;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+}
+
+/** Event-loop lag and heap use, sampled in the background; a failed sample keeps the last values. */
+function pressureSampler(app: FastifyInstance, opts: LoadSheddingOptions) {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const maxHeapBytes = getHeapStatistics().heap_size_limit * opts.maxHeapRatio;
+  let current: { reason: ShedReason; value: number } | undefined;
+  const timer = setInterval(() => {
+    try {
+      const lagMs = histogram.mean / 1e6 - 10;
+      histogram.reset();
+      const heapUsed = getHeapStatistics().used_heap_size;
+      if (opts.maxEventLoopDelayMs > 0 && lagMs > opts.maxEventLoopDelayMs)
+        current = { reason: 'eventLoopDelay', value: lagMs };
+      else if (opts.maxHeapRatio > 0 && heapUsed > maxHeapBytes)
+        current = { reason: 'heapUsedBytes', value: heapUsed };
+      else current = undefined;
+    } catch (error) {
+      // Resource errors (EMFILE and the like) pass; the next sample tries again.
+      app.log.warn({ err: error }, 'load sampling failed');
+    }
+  }, SAMPLE_INTERVAL_MS);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    histogram.disable();
+  });
+  return () => current;
+}
+
+/** What background work (the outbox) asks before it takes CPU from requests. */
+export interface LoadState {
+  /** True while requests wait for admission or pressure sheds them. */
+  saturated(): boolean;
+}
+
+export async function registerLoadShedding(
+  app: FastifyInstance,
+  opts: LoadSheddingOptions,
+): Promise<LoadState> {
+  const { Counter, Gauge } = app.metrics.client;
+  // The dashboard's "load shed" panel reads this name: keep it.
+  const shed = new Counter({
     name: 'http_load_shed_total',
-    help: 'Requests refused with 503 because the process was under pressure',
+    help: 'Requests refused with 503 to protect latency: pressure (event loop, heap) or a full or slow admission queue',
     labelNames: ['reason'],
   });
-  // Present from the start (at 0) for the checks in use, so dashboards and alerts see a series.
+  // Present from the start (at 0), so dashboards and alerts see a series.
+  for (const reason of ['queueFull', 'queueTimeout'] as const) shed.inc({ reason }, 0);
   if (opts.maxEventLoopDelayMs > 0) shed.inc({ reason: 'eventLoopDelay' }, 0);
   if (opts.maxHeapRatio > 0) shed.inc({ reason: 'heapUsedBytes' }, 0);
-  await app.register(underPressure, {
-    maxEventLoopDelay: opts.maxEventLoopDelayMs,
-    maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapRatio),
-    retryAfter: opts.retryAfterSeconds,
-    pressureHandler: (_request, reply, type, value) => {
-      shed.inc({ reason: type });
-      sendProblem(reply, {
-        status: 503,
-        title: 'Service Unavailable',
-        type: 'overloaded',
-        detail: `shedding load: ${type} at ${Math.round(Number(value))}`,
-        headers: { 'retry-after': String(opts.retryAfterSeconds) },
-      });
+
+  const admission = new Admission(opts);
+  new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Business requests being handled (admitted)',
+    collect() {
+      this.set(admission.running);
     },
   });
+  new Gauge({
+    name: 'http_requests_queued',
+    help: 'Business requests waiting for admission',
+    collect() {
+      this.set(admission.queued);
+    },
+  });
+  const pressure = pressureSampler(app, opts);
+
+  const refuse = (reply: FastifyReply, reason: ShedReason, detail: string) => {
+    shed.inc({ reason });
+    return sendProblem(reply, {
+      status: 503,
+      title: 'Service Unavailable',
+      type: 'overloaded',
+      detail,
+      headers: { 'retry-after': String(opts.retryAfterSeconds) },
+    });
+  };
+
+  app.addHook('onRequest', async (_request, reply) => {
+    const under = pressure();
+    if (under) {
+      return refuse(reply, under.reason, `shedding load: ${under.reason} at ${Math.round(under.value)}`);
+    }
+    // Tracks the exchange, so the slot is given back however it ends (sent, failed, client gone).
+    const exchange: { state: 'waiting' | 'admitted' | 'closed' } = { state: 'waiting' };
+    reply.raw.once('close', () => {
+      if (exchange.state === 'admitted') admission.leave();
+      exchange.state = 'closed';
+    });
+    const outcome = await admission.enter();
+    if (outcome === 'queueFull') return refuse(reply, outcome, 'too many requests waiting; retry later');
+    if (outcome === 'queueTimeout') {
+      return refuse(reply, outcome, `no capacity within ${opts.maxQueueWaitMs} ms; retry later`);
+    }
+    if (exchange.state === 'closed') admission.leave();
+    else exchange.state = 'admitted';
+  });
+  return { saturated: () => admission.queued > 0 || pressure() !== undefined };
 }

@@ -1,8 +1,12 @@
-// RFC 9457 problem details: every error a service answers is application/problem+json.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+// RFC 9457 problem details: every error a service answers is application/problem+json with a
+// stable `type`, from every layer: handlers, validation, body parsing, routing, and the HTTP
+// parser itself (malformed requests, oversized headers, timeouts) which answers on the raw socket.
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const TYPE_BASE = 'https://chaos-platform.dev/problems/';
 
 /** Response schema for every 4xx/5xx; extra members (errors, order_id...) pass through. */
 export const ProblemSchema = Type.Object(
@@ -20,7 +24,7 @@ export interface ProblemInit {
   status: number;
   title: string;
   detail?: string;
-  /** A short slug, expanded to a stable type URI. */
+  /** A short slug, expanded to a stable type URI; defaults to one named for the status. */
   type?: string;
   headers?: Record<string, string>;
   extensions?: Record<string, unknown>;
@@ -39,69 +43,156 @@ const titles: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
-  413: 'Payload Too Large',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
+const titleFor = (status: number) => titles[status] ?? (status < 500 ? 'Client Error' : 'Server Error');
+/** 'Not Found' -> 'not-found': the default type of a status, so no problem goes without one. */
+const slugFor = (status: number) => titleFor(status).toLowerCase().replaceAll(' ', '-');
+
+/** Fastify's own errors, by code: the type a client can rely on (the FST_ code never leaves). */
+const frameworkTypes: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'content-too-large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-content-length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
+  FST_ERR_BAD_URL: 'bad-url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
+};
+
+function problemBody(init: ProblemInit, instance?: string) {
+  const { status, title, detail, type, extensions } = init;
+  return {
+    type: `${TYPE_BASE}${type ?? slugFor(status)}`,
+    title,
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    ...(instance === undefined ? {} : { instance }),
+    ...extensions,
+  };
+}
+
 export function sendProblem(reply: FastifyReply, init: ProblemInit): FastifyReply {
-  const { status, title, detail, type, headers, extensions } = init;
-  if (headers) reply.headers(headers);
-  return reply
-    .code(status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send({
-      type: type ? `https://chaos-platform.dev/problems/${type}` : 'about:blank',
-      title,
-      status,
-      ...(detail === undefined ? {} : { detail }),
-      instance: reply.request.url,
-      ...extensions,
-    });
+  if (init.headers) reply.headers(init.headers);
+  return reply.code(init.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(init, reply.request.url));
+}
+
+/** The problem for any error a request raised: handlers', validation's, Fastify's. */
+function problemFor(error: FastifyError | HttpProblem): ProblemInit {
+  if (error instanceof HttpProblem) return error.init;
+  if (error.validation) {
+    return {
+      status: 400,
+      title: 'Bad Request',
+      type: 'validation',
+      detail: error.message,
+      extensions: {
+        errors: error.validation.map((issue) => ({
+          path: issue.instancePath || '/',
+          message: issue.message ?? 'is invalid',
+        })),
+      },
+    };
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const type = frameworkTypes[error.code] ?? slugFor(status);
+    return { status, title: titleFor(status), type, detail: error.message };
+  }
+  return { status: 500, title: 'Internal Server Error', type: 'internal-error' };
 }
 
 /** Turns every error into a problem: validation and parser errors keep their 4xx, the rest are 500s. */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
-    if (error instanceof HttpProblem) return sendProblem(reply, error.init);
-    if (error.validation) {
-      return sendProblem(reply, {
-        status: 400,
-        title: 'Bad Request',
-        type: 'validation',
-        detail: error.message,
-        extensions: {
-          errors: error.validation.map((issue) => ({
-            path: issue.instancePath || '/',
-            message: issue.message ?? 'is invalid',
-          })),
-        },
-      });
+    const problem = problemFor(error);
+    // A 503 is an expected answer (overload, an unavailable dependency); any other 5xx is a bug.
+    if (problem.status >= 500 && problem.status !== 503) {
+      request.log.error({ err: error }, 'unhandled error');
     }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return sendProblem(reply, { status, title: titles[status] ?? 'Client Error', detail: error.message });
-    }
-    if (status === 503) {
-      return sendProblem(reply, {
-        status,
-        title: titles[503] ?? 'Service Unavailable',
-        detail: error.message,
-      });
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(reply, { status: 500, title: 'Internal Server Error' });
+    return sendProblem(reply, problem);
   });
 
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
       status: 404,
       title: 'Not Found',
+      type: 'not-found',
       detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
     }),
   );
+
+  // Node answers a missing Host itself, with an empty 400 (requireHostHeader): it is turned off in
+  // createServiceApp and checked here instead, with the same rule (HTTP/1.1 requires Host).
+  app.addHook('onRequest', async (request, reply) => {
+    const { httpVersionMajor, httpVersionMinor, headers } = request.raw;
+    if (httpVersionMajor === 1 && httpVersionMinor >= 1 && !headers.host) {
+      return sendProblem(reply, {
+        status: 400,
+        title: 'Bad Request',
+        type: 'missing-host',
+        detail: 'an HTTP/1.1 request needs a Host header',
+      });
+    }
+  });
+}
+
+/** Fastify's `frameworkErrors`: bad percent-encoding and over-long path parameters, before routing. */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  sendProblem(reply, problemFor(error));
+}
+
+/**
+ * Fastify's `clientErrorHandler`, for what Node's HTTP parser refuses before there is a request:
+ * malformed request lines and headers, headers too large, a request not finished in time.
+ * Like Fastify's default it writes one response on the raw socket and closes it.
+ */
+export function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  log: FastifyBaseLogger,
+  servedBy: () => string,
+): void {
+  // A reset connection is gone: nothing to answer (https://nodejs.org/api/http.html#event-clienterror).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem: ProblemInit =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? {
+          status: 408,
+          title: titleFor(408),
+          type: 'request-timeout',
+          detail: 'the request was not sent in time',
+        }
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? {
+            status: 431,
+            title: titleFor(431),
+            type: 'headers-too-large',
+            detail: 'the request headers are too large',
+          }
+        : {
+            status: 400,
+            title: titleFor(400),
+            type: 'malformed-request',
+            detail: 'the request is not valid HTTP/1.1',
+          };
+  log.debug({ err: error }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody(problem));
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Served-By: ${servedBy()}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

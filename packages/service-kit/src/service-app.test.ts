@@ -1,21 +1,28 @@
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { loadConfig, serviceConfigSchema } from './config.js';
 import { HttpProblem } from './problem.js';
 import { createServiceApp } from './service-app.js';
 
-const config = {
-  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: 1000,
-  LOAD_SHED_MAX_HEAP_RATIO: 0.9,
-  LOAD_SHED_RETRY_AFTER_S: 2,
-};
+const config = loadConfig(serviceConfigSchema(5999, {}), { LOAD_SHED_RETRY_AFTER_S: '2' });
 
 let app: FastifyInstance;
 afterEach(() => app?.close());
 
-async function build(opts: { ready?: () => Promise<void>; heapRatio?: number } = {}) {
+/** Requests to GET /hold wait here until the test lets them go. */
+let held: Array<() => void> = [];
+
+async function build(
+  opts: { ready?: () => Promise<void>; heapRatio?: number; env?: Record<string, string> } = {},
+) {
+  held = [];
   app = await createServiceApp({
-    config: { ...config, LOAD_SHED_MAX_HEAP_RATIO: opts.heapRatio ?? config.LOAD_SHED_MAX_HEAP_RATIO },
+    config: {
+      ...loadConfig(serviceConfigSchema(5999, {}), { LOAD_SHED_RETRY_AFTER_S: '2', ...opts.env }),
+      LOAD_SHED_MAX_HEAP_RATIO: opts.heapRatio ?? config.LOAD_SHED_MAX_HEAP_RATIO,
+    },
     logger: false,
     readiness: [opts.ready ?? (async () => {})],
     routes: async (routes) => {
@@ -33,6 +40,11 @@ async function build(opts: { ready?: () => Promise<void>; heapRatio?: number } =
       });
       routes.get('/boom', async () => {
         throw new Error('secret internals');
+      });
+      routes.get('/things/:id', async (request) => request.params);
+      routes.get('/hold', async () => {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return { held: true };
       });
     },
   });
@@ -96,6 +108,59 @@ describe('createServiceApp', () => {
     expect(res.json()).toMatchObject({ status });
   });
 
+  it.each([
+    [
+      'a charset other than UTF-8',
+      '{"name":"a","count":1}',
+      { 'content-type': 'application/json; charset=utf-16' },
+      415,
+      'unsupported-charset',
+    ],
+    ['a __proto__ key', '{"name":"a","count":1,"__proto__":{"admin":true}}', {}, 400, 'forbidden-property'],
+    [
+      'a constructor.prototype key',
+      '{"name":"a","count":1,"constructor":{"prototype":{}}}',
+      {},
+      400,
+      'forbidden-property',
+    ],
+    ['an empty body', '', {}, 400, 'malformed-json'],
+    ['malformed JSON', '{"name":', {}, 400, 'malformed-json'],
+    [
+      'a body over the limit',
+      JSON.stringify({ name: 'x'.repeat(20_000), count: 1 }),
+      {},
+      413,
+      'content-too-large',
+    ],
+  ])('names %s in a stable problem type', async (_what, payload, headers, status, type) => {
+    await build();
+    const res = await post(payload, headers);
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status, type: `https://chaos-platform.dev/problems/${type}` });
+    expect(res.body).not.toMatch(/FST_/);
+  });
+
+  it('accepts JSON declared as UTF-8', async () => {
+    await build();
+    const res = await post('{"name":"a","count":1}', { 'content-type': 'application/json; charset=UTF-8' });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['bad percent-encoding', '/things/%zz', 400, 'bad-url'],
+    ['an over-long path parameter', `/things/${'x'.repeat(101)}`, 414, 'uri-too-long'],
+    ['an unknown route', '/nowhere', 404, 'not-found'],
+  ])("answers %s with a problem, not Fastify's default body", async (_what, url, status, type) => {
+    await build();
+    const res = await app.inject(url);
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status, type: `https://chaos-platform.dev/problems/${type}` });
+    expect(res.body).not.toMatch(/FST_/);
+  });
+
   it('renders thrown problems and hides unexpected errors behind a 500', async () => {
     await build();
     const teapot = await app.inject('/teapot');
@@ -113,19 +178,70 @@ describe('createServiceApp', () => {
     expect(res.json()).toMatchObject({ detail: 'no route for GET /nope' });
   });
 
-  it('echoes the caller request id, or makes one', async () => {
+  it('echoes a valid caller request id, and replaces a missing, oversized or odd one', async () => {
     await build();
-    expect(
-      (await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123' } })).headers['x-request-id'],
-    ).toBe('abc-123');
-    expect((await app.inject('/healthz')).headers['x-request-id']).toEqual(expect.any(String));
+    const idFor = async (headers: Record<string, string>) =>
+      (await app.inject({ url: '/healthz', headers })).headers['x-request-id'];
+    expect(await idFor({ 'x-request-id': 'abc-123' })).toBe('abc-123');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    expect(await idFor({})).toMatch(uuid);
+    expect(await idFor({ 'x-request-id': 'x'.repeat(129) })).toMatch(uuid);
+    expect(await idFor({ 'x-request-id': '<script>' })).toMatch(uuid);
+    expect(await idFor({ 'x-request-id': 'a b' })).toMatch(uuid);
+  });
+
+  it('names the instance that answered: POD_NAME, else host:port', async () => {
+    await build({ env: { POD_NAME: 'order-service-7d9f-abcde' } });
+    expect((await app.inject('/healthz')).headers['x-served-by']).toBe('order-service-7d9f-abcde');
+    expect((await app.inject('/nowhere')).headers['x-served-by']).toBe('order-service-7d9f-abcde');
+    await app.close();
+    await build();
+    expect((await app.inject('/healthz')).headers['x-served-by']).toBe(`${hostname()}:5999`);
+  });
+
+  it('admits a bounded number of requests, queues a few briefly, and sheds the rest at once', async () => {
+    await build({
+      env: { ADMISSION_MAX_IN_FLIGHT: '2', ADMISSION_MAX_QUEUE: '1', ADMISSION_MAX_QUEUE_WAIT_MS: '200' },
+    });
+    // inject() dispatches only once its result is awaited or then-ed: start each one now, in order.
+    const start = (url: string) => app.inject(url).then((res) => res);
+    const running = [start('/hold'), start('/hold')];
+    const queued = start('/hold');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const full = await app.inject('/hold');
+    expect(full.statusCode).toBe(503);
+    expect(full.headers['retry-after']).toBe('2');
+    expect(full.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/overloaded' });
+    // Probes and metrics are outside admission control: they answer while business routes are full.
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+
+    const timedOut = await queued;
+    expect(timedOut.statusCode).toBe(503);
+    expect(timedOut.json().detail).toMatch(/within 200 ms/);
+
+    // A freed slot goes to the next waiter.
+    const next = start('/hold');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.shift()?.();
+    expect((await running[0])?.statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(held).toHaveLength(2);
+    for (const release of held.splice(0)) release();
+    expect((await next).statusCode).toBe(200);
+    expect((await running[1])?.statusCode).toBe(200);
+
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/http_load_shed_total\{reason="queueFull"\} 1/);
+    expect(metrics).toMatch(/http_load_shed_total\{reason="queueTimeout"\} 1/);
+    expect(metrics).toMatch(/http_requests_in_flight 0/);
   });
 
   it('sheds business routes under pressure but keeps probes and metrics answering', async () => {
     // A heap limit of 1e-9 of the maximum is always exceeded.
     await build({ heapRatio: 1e-9 });
-    // under-pressure samples on an interval; give it one tick.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Pressure is sampled every 500 ms; give it a tick.
+    await new Promise((resolve) => setTimeout(resolve, 700));
     const shed = await post(JSON.stringify({ name: 'a', count: 1 }));
     expect(shed.statusCode).toBe(503);
     expect(shed.headers['retry-after']).toBe('2');

@@ -1,191 +1,196 @@
-// The kubernetes driver. pod-kill deletes pods and a watch follows their replacement; network
-// latency and CPU burn run in ephemeral containers whose own commands end the fault at its deadline,
-// so nothing outlives the experiment even if chaosctl dies.
-import { randomBytes } from 'node:crypto';
-import type { V1EphemeralContainer } from '@kubernetes/client-node';
-import { UnreachableError, UsageError } from '../../errors.js';
-import { CPU_BURNER, reportedCpuMs } from '../cpu-burner.js';
-import type { CpuBurn, Driver, InjectedFault, Replica, ServiceName } from '../driver.js';
-import type { KubeApi, PodInfo } from './kube-api.js';
+// The kubernetes driver: sees a target's pods through an informer (pod-tracker.ts), identifies
+// replicas by UID, measures capacity against the owning Deployment's or StatefulSet's desired
+// replicas, and resolves where traffic reaches a service from its Service object.
+import type { V1Pod } from '@kubernetes/client-node';
+import { UsageError } from '../../errors.js';
+import { type Capacity, type Driver, type Replica, SERVICE_NAMES, type Target } from '../driver.js';
+import { connect } from './cluster.js';
+import type { KubeClient, WorkloadKind } from './kube-client.js';
+import type { PodTracker } from './pod-tracker.js';
 
 /** Namespaces chaos must never touch. */
 export const PROTECTED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-const PORTS: Record<ServiceName, number> = {
-  'order-service': 5000,
-  'inventory-service': 5001,
-  'notification-service': 5002,
-};
-
 export interface KubernetesDriverOptions {
-  api: KubeApi;
-  namespace: string;
-  /** Label selector of a service's pods; default app.kubernetes.io/name=<service>. */
-  selector?: string;
-  /** Where traffic reaches each service (port-forward); default the in-cluster Service DNS name. */
-  urls?: Partial<Record<ServiceName, string>>;
-  /** Image with `tc` for network faults. */
-  netemImage?: string;
+  /** Where traffic reaches a service from here (e.g. a port-forward); default its Service in-cluster. */
+  urls?: Record<string, string>;
+  /** Label selector per service (from --selector service=labels or the suite). */
+  selectors?: Record<string, string>;
 }
 
-const hardened = {
-  allowPrivilegeEscalation: false,
-  runAsNonRoot: false,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+export const defaultSelector = (service: string) => `app.kubernetes.io/name=${service}`;
 
 export class KubernetesDriver implements Driver {
   readonly name = 'kubernetes';
-  private readonly watched = new Map<ServiceName, { pods: PodInfo[]; stop: () => void }>();
+  private readonly trackers = new Map<string, Promise<PodTracker>>();
+  private readonly desired = new Map<string, Promise<number | undefined>>();
 
-  constructor(private readonly opts: KubernetesDriverOptions) {
-    if (PROTECTED_NAMESPACES.includes(opts.namespace)) {
-      throw new UsageError(`refusing to run chaos in the protected namespace ${opts.namespace}`);
+  constructor(
+    readonly client: KubeClient,
+    private readonly opts: KubernetesDriverOptions = {},
+  ) {
+    if (PROTECTED_NAMESPACES.includes(client.namespace)) {
+      throw new UsageError(`refusing to run chaos in the protected namespace ${client.namespace}`);
     }
   }
 
-  private selector(service: ServiceName) {
-    return this.opts.selector ?? `app.kubernetes.io/name=${service}`;
+  get inCluster(): boolean {
+    return this.client.cluster.inCluster;
   }
 
-  async url(service: ServiceName): Promise<string> {
-    return (
-      this.opts.urls?.[service] ??
-      `http://${service}.${this.opts.namespace}.svc.cluster.local:${PORTS[service]}`
-    );
+  /**
+   * Reachable, credentials accepted, and the platform's pods can be listed and watched: a refusal
+   * here is one line before any experiment starts (and before any report is written).
+   */
+  async connect(): Promise<string> {
+    const where = await connect(this.client.cluster);
+    await Promise.all(SERVICE_NAMES.map((service) => this.tracker({ service })));
+    return where;
   }
 
-  /** Served from a watch on the service's pods, started on first use. */
-  async replicas(service: ServiceName): Promise<Replica[]> {
-    let entry = this.watched.get(service);
-    if (!entry) {
-      const state = { pods: [] as PodInfo[], stop: () => {} };
-      try {
-        state.stop = await this.opts.api.watchPods(this.opts.namespace, this.selector(service), (pods) => {
-          state.pods = pods;
-        });
-      } catch (error) {
-        throw new UnreachableError(
-          `cannot watch ${service} pods in ${this.opts.namespace}: ${(error as Error).message}`,
-        );
-      }
-      entry = state;
-      this.watched.set(service, entry);
-    }
-    return entry.pods.map(({ name, ready, restarts }) => ({ id: name, ready, restarts }));
+  selector(target: Target): string {
+    return target.selector ?? this.opts.selectors?.[target.service] ?? defaultSelector(target.service);
   }
 
-  async preflight(service: ServiceName): Promise<string[]> {
-    const pods = await this.opts.api.listPods(this.opts.namespace, this.selector(service));
-    const warnings: string[] = [];
-    if (pods.some((pod) => !pod.hasReadinessProbe)) {
-      warnings.push(
-        `${service} pods have no readiness probe: traffic will reach replicas that are not ready`,
+  /** --url wins; else the Service's port, by its short in-cluster name (no cluster domain assumed). */
+  async url(service: string): Promise<string> {
+    const given = this.opts.urls?.[service];
+    if (given) return given;
+    const svc = await this.client.service(service);
+    if (!svc)
+      throw new UsageError(
+        `no Service ${service} in namespace ${this.client.namespace}: pass --url ${service}=http://host:port`,
+      );
+    const ports = svc.spec?.ports ?? [];
+    const port = ports.find((p) => p.name === 'http') ?? ports[0];
+    if (!port) throw new UsageError(`Service ${service} exposes no port`);
+    if (!this.inCluster) {
+      throw new UsageError(
+        `${service} is reached at ${service}.${this.client.namespace}.svc:${port.port} only inside the cluster: run chaosctl as the chart's Job, or pass --url ${service}=http://127.0.0.1:<port> with kubectl port-forward svc/${service} <port>:${port.port}`,
       );
     }
-    const budgets = await this.opts.api.disruptionBudgets(this.opts.namespace).catch(() => []);
-    const covered = pods.every((pod) =>
-      budgets.some((labels) => Object.entries(labels).every(([key, value]) => pod.labels[key] === value)),
-    );
-    if (pods.length > 0 && !covered) warnings.push(`${service} has no PodDisruptionBudget`);
+    return `http://${service}.${this.client.namespace}.svc:${port.port}`;
+  }
+
+  async pods(target: Target): Promise<V1Pod[]> {
+    return (await this.tracker(target)).pods();
+  }
+
+  async replicas(target: Target): Promise<Replica[]> {
+    return (await this.pods(target)).map(replicaOf);
+  }
+
+  async capacity(target: Target): Promise<Capacity> {
+    const pods = await this.pods(target);
+    const replicas = pods.map(replicaOf);
+    const desired = await this.desiredReplicas(target, pods);
+    return {
+      desired: desired ?? replicas.filter((r) => !r.terminating).length,
+      available: replicas.filter((r) => r.ready && !r.terminating).length,
+    };
+  }
+
+  async waitFor(
+    target: Target,
+    until: (replicas: Replica[], capacity: Capacity) => boolean,
+    deadline: number,
+  ): Promise<boolean> {
+    const tracker = await this.tracker(target);
+    // Bounded: one check per change, and the deadline ends it.
+    for (let checks = 0; checks < 100_000; checks++) {
+      if (until(await this.replicas(target), await this.capacity(target))) return true;
+      if (Date.now() >= deadline) return false;
+      await tracker.changed(deadline);
+    }
+    return false;
+  }
+
+  async preflight(target: Target): Promise<string[]> {
+    const pods = await this.pods(target);
+    if (pods.length === 0)
+      throw new UsageError(`no pods match ${this.selector(target)} in namespace ${this.client.namespace}`);
+    const warnings: string[] = [];
+    if (pods.some((pod) => (pod.spec?.containers ?? []).some((c) => c.readinessProbe === undefined))) {
+      warnings.push(
+        `${target.service} pods have no readiness probe: traffic will reach replicas that are not ready`,
+      );
+    }
     return warnings;
   }
 
-  async killReplicas(service: ServiceName, count: number): Promise<string[]> {
-    const ready = (await this.opts.api.listPods(this.opts.namespace, this.selector(service))).filter(
-      (p) => p.ready,
-    );
-    const victims = ready.slice(0, count).map((pod) => pod.name);
-    for (const name of victims) await this.opts.api.deletePod(this.opts.namespace, name);
-    return victims;
-  }
-
-  async addLatency(
-    service: ServiceName,
-    latencyMs: number,
-    jitterMs: number,
-    durationMs: number,
-  ): Promise<InjectedFault> {
-    const pods = await this.readyPods(service);
-    const seconds = Math.ceil(durationMs / 1000);
-    const clear = 'tc qdisc del dev eth0 root 2>/dev/null || true';
-    // The container removes its own qdisc when the duration is over, or when it is stopped.
-    const inject = `trap '${clear}' EXIT TERM INT; tc qdisc add dev eth0 root netem delay ${latencyMs}ms ${jitterMs}ms && sleep ${seconds}`;
-    await Promise.all(pods.map((pod) => this.ephemeral(pod.name, 'chaos-netem', ['sh', '-c', inject], true)));
-    let removed = false;
-    return {
-      remove: async () => {
-        if (removed) return;
-        removed = true;
-        // Ephemeral containers cannot be deleted: another one, in the same network namespace, clears the qdisc.
-        await Promise.all(
-          pods.map((pod) => this.ephemeral(pod.name, 'chaos-netem-clear', ['sh', '-c', clear], true)),
-        );
-      },
-    };
-  }
-
-  async stressCpu(service: ServiceName, workers: number, durationMs: number): Promise<CpuBurn> {
-    const pods = await this.readyPods(service);
-    const started = await Promise.all(
-      pods.flatMap((pod) =>
-        Array.from({ length: workers }, () =>
-          this.ephemeral(
-            pod.name,
-            'chaos-cpu',
-            ['node', '-e', CPU_BURNER, String(durationMs)],
-            false,
-            pod.containers[0],
-          ).then((container) => ({ pod: pod.name, container })),
-        ),
-      ),
-    );
-    return {
-      // The burners end at their own deadline; there is nothing to take back early but waiting.
-      remove: async () => {},
-      burnedMs: async () => {
-        await new Promise((resolve) => setTimeout(resolve, durationMs + 1000));
-        const logs = await Promise.all(
-          started.map(({ pod, container }) =>
-            this.opts.api.containerLog(this.opts.namespace, pod, container).catch(() => '0'),
-          ),
-        );
-        return logs.reduce((sum, log) => sum + reportedCpuMs(log), 0);
-      },
-    };
-  }
-
   close(): void {
-    for (const { stop } of this.watched.values()) stop();
-    this.watched.clear();
+    for (const tracker of this.trackers.values())
+      void tracker.then(
+        (t) => t.stop(),
+        () => {},
+      );
+    this.trackers.clear();
   }
 
-  private async readyPods(service: ServiceName): Promise<PodInfo[]> {
-    const pods = (await this.opts.api.listPods(this.opts.namespace, this.selector(service))).filter(
-      (p) => p.ready,
-    );
-    if (pods.length === 0) throw new UnreachableError(`no ready ${service} pods in ${this.opts.namespace}`);
-    return pods;
+  private tracker(target: Target): Promise<PodTracker> {
+    const selector = this.selector(target);
+    let tracker = this.trackers.get(selector);
+    if (!tracker) {
+      const created = this.client.trackPods(selector);
+      tracker = created.start().then(() => created);
+      this.trackers.set(selector, tracker);
+      tracker.catch(() => this.trackers.delete(selector));
+    }
+    return tracker;
   }
 
-  private async ephemeral(
-    pod: string,
-    prefix: string,
-    command: string[],
-    netAdmin: boolean,
-    target?: { name: string; image: string },
-  ): Promise<string> {
-    const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-    const container: V1EphemeralContainer = {
-      name,
-      image: target?.image ?? this.opts.netemImage ?? 'nicolaka/netshoot:v0.13',
-      command,
-      ...(target ? { targetContainerName: target.name } : {}),
-      securityContext: netAdmin
-        ? { ...hardened, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } }
-        : { ...hardened, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
-    };
-    await this.opts.api.addEphemeralContainer(this.opts.namespace, pod, container);
-    return name;
+  /** Desired replicas of the owning workload: --workload, or found through the pods' ownerReferences. */
+  private desiredReplicas(target: Target, pods: V1Pod[]): Promise<number | undefined> {
+    const key = `${target.service}/${this.selector(target)}/${target.workload ?? ''}`;
+    let desired = this.desired.get(key);
+    if (!desired) {
+      desired = this.readDesired(target, pods);
+      this.desired.set(key, desired);
+      desired.catch(() => this.desired.delete(key));
+    }
+    return desired;
   }
+
+  /** Forgets cached desired counts (a new experiment reads them again). */
+  refresh(): void {
+    this.desired.clear();
+  }
+
+  private async readDesired(target: Target, pods: V1Pod[]): Promise<number | undefined> {
+    const owner = target.workload ? parseWorkload(target.workload) : await this.ownerOf(pods);
+    if (!owner) return undefined;
+    const workload = await this.client.workload(owner.kind, owner.name);
+    if (!workload)
+      throw new UsageError(`no ${owner.kind} ${owner.name} in namespace ${this.client.namespace}`);
+    return workload.spec?.replicas ?? 1;
+  }
+
+  private async ownerOf(pods: V1Pod[]): Promise<{ kind: WorkloadKind; name: string } | undefined> {
+    const ref = pods.flatMap((pod) => pod.metadata?.ownerReferences ?? []).find((r) => r.controller);
+    if (!ref) return undefined;
+    if (ref.kind === 'StatefulSet') return { kind: 'StatefulSet', name: ref.name };
+    if (ref.kind !== 'ReplicaSet') return undefined;
+    const rs = await this.client.replicaSet(ref.name);
+    const deployment = rs?.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment');
+    return deployment ? { kind: 'Deployment', name: deployment.name } : undefined;
+  }
+}
+
+export function parseWorkload(text: string): { kind: WorkloadKind; name: string } {
+  const [kind, name] = text.split('/');
+  if (!name || (kind !== 'deployment' && kind !== 'statefulset'))
+    throw new UsageError(`--workload must be deployment/<name> or statefulset/<name> (got '${text}')`);
+  return { kind: kind === 'deployment' ? 'Deployment' : 'StatefulSet', name };
+}
+
+export function replicaOf(pod: V1Pod): Replica {
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const terminating = Boolean(pod.metadata?.deletionTimestamp);
+  return {
+    id: pod.metadata?.uid ?? '',
+    name: pod.metadata?.name ?? '',
+    ready: ready && !terminating,
+    terminating,
+    restarts: (pod.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+  };
 }

@@ -1,19 +1,27 @@
-// The local driver: faults applied to the platform `chaosctl local up` runs.
-import { spawn } from 'node:child_process';
-import { UnreachableError } from '../../errors.js';
-import { CPU_BURNER, reportedCpuMs } from '../cpu-burner.js';
-import type { CpuBurn, Driver, InjectedFault, Replica, ServiceName } from '../driver.js';
-import { fetchStatus, requireState } from './platform.js';
+// The local driver: the platform `chaosctl local up` runs, seen through its supervisor's control
+// API. A replica's identity is its slot and start time: a killed replica restarts in its slot as a
+// new incarnation, as a StatefulSet pod comes back under its old name with a new UID.
+import { UnreachableError, UsageError } from '../../errors.js';
+import {
+  type Capacity,
+  type Driver,
+  type Replica,
+  SERVICE_NAMES,
+  type ServiceName,
+  type Target,
+} from '../driver.js';
+import { fetchStatus, requireState, watchStatus } from './platform.js';
+import type { PlatformStatus } from './supervisor.js';
 
 export class LocalDriver implements Driver {
   readonly name = 'local';
-  private readonly controlUrl: string;
+  readonly controlUrl: string;
 
   constructor(stateDir: string) {
     this.controlUrl = requireState(stateDir).controlUrl;
   }
 
-  private async status() {
+  async status(): Promise<PlatformStatus> {
     try {
       return await fetchStatus(this.controlUrl);
     } catch (error) {
@@ -23,7 +31,7 @@ export class LocalDriver implements Driver {
     }
   }
 
-  private async call(method: string, path: string, body?: unknown) {
+  async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
     const res = await fetch(`${this.controlUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -37,69 +45,79 @@ export class LocalDriver implements Driver {
     return json;
   }
 
+  async connect(): Promise<string> {
+    await this.status();
+    return `the local platform (supervisor ${this.controlUrl})`;
+  }
+
   close(): void {}
 
   /** Local replicas always have readiness checks (the supervisor's) and no budget to consult. */
-  async preflight(): Promise<string[]> {
+  async preflight(target: Target): Promise<string[]> {
+    service(target);
     return [];
   }
 
-  async url(service: ServiceName): Promise<string> {
-    return (await this.status()).services[service].url;
+  async url(name: string): Promise<string> {
+    return (await this.status()).services[service({ service: name })].url;
   }
 
-  async replicas(service: ServiceName): Promise<Replica[]> {
-    return (await this.status()).services[service].replicas.map(({ id, ready, restarts }) => ({
-      id,
-      ready,
-      restarts,
-    }));
+  async replicas(target: Target): Promise<Replica[]> {
+    return replicasOf(await this.status(), service(target));
   }
 
-  async killReplicas(service: ServiceName, count: number): Promise<string[]> {
-    const ready = (await this.replicas(service)).filter((replica) => replica.ready).slice(0, count);
-    for (const replica of ready) await this.call('POST', `/kill/${service}/${replica.id}`);
-    return ready.map((replica) => replica.id);
+  async capacity(target: Target): Promise<Capacity> {
+    const replicas = await this.replicas(target);
+    return { desired: replicas.length, available: replicas.filter((r) => r.ready).length };
   }
 
-  async addLatency(
-    service: ServiceName,
-    latencyMs: number,
-    jitterMs: number,
-    durationMs: number,
-  ): Promise<InjectedFault> {
-    await this.call('POST', `/latency/${service}`, { latencyMs, jitterMs, durationMs });
-    let removed = false;
-    return {
-      remove: async () => {
-        if (removed) return;
-        removed = true;
-        await this.call('DELETE', `/latency/${service}`);
-      },
-    };
+  async waitFor(
+    target: Target,
+    until: (replicas: Replica[], capacity: Capacity) => boolean,
+    deadline: number,
+  ): Promise<boolean> {
+    // By event: the supervisor answers a long-poll as soon as its status changes; the deadline ends it.
+    const name = service(target);
+    let met = false;
+    const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+    try {
+      await watchStatus(
+        this.controlUrl,
+        (status) => {
+          const replicas = replicasOf(status, name);
+          met = until(replicas, {
+            desired: replicas.length,
+            available: replicas.filter((r) => r.ready).length,
+          });
+          return met;
+        },
+        { signal, waitMs: Math.min(25_000, Math.max(1, deadline - Date.now())) },
+      );
+    } catch (error) {
+      throw new UnreachableError(
+        `the local platform's supervisor does not answer: ${(error as Error).message}`,
+      );
+    }
+    return met;
   }
+}
 
-  async stressCpu(_service: ServiceName, workers: number, durationMs: number): Promise<CpuBurn> {
-    // Locally every replica shares this machine's cores, so burners beside them starve them the way
-    // a burner inside a container starves that container's CPU quota.
-    const burners = Array.from({ length: workers }, () =>
-      spawn(process.execPath, ['-e', CPU_BURNER, String(durationMs)], {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }),
+export function service(target: Target): ServiceName {
+  if (target.selector || target.workload)
+    throw new UsageError(
+      '--selector and --workload need the kubernetes driver: the local platform has only its three services',
     );
-    const reports = burners.map(
-      (burner) =>
-        new Promise<number>((resolve) => {
-          let out = '';
-          burner.stdout.on('data', (chunk: Buffer) => (out += chunk));
-          burner.once('exit', () => resolve(reportedCpuMs(out)));
-        }),
-    );
-    return {
-      remove: async () => {
-        for (const burner of burners) if (burner.exitCode === null) burner.kill('SIGKILL');
-      },
-      burnedMs: async () => (await Promise.all(reports)).reduce((sum, ms) => sum + ms, 0),
-    };
-  }
+  if (!SERVICE_NAMES.includes(target.service as ServiceName))
+    throw new UsageError(`the local platform runs ${SERVICE_NAMES.join(', ')}; it has no ${target.service}`);
+  return target.service as ServiceName;
+}
+
+function replicasOf(status: PlatformStatus, name: ServiceName): Replica[] {
+  return status.services[name].replicas.map((r) => ({
+    id: `${r.id}@${r.startedAt}`,
+    name: r.id,
+    ready: r.ready,
+    terminating: false,
+    restarts: r.restarts,
+  }));
 }

@@ -2,11 +2,12 @@
 // command that started it; a state file says where its control API listens.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { ServiceName } from '../driver.js';
-import { type PlatformStatus, SERVICES } from './supervisor.js';
+import { type PlatformStatus, SERVICES, type SupervisorConfig } from './supervisor.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 
@@ -26,34 +27,197 @@ export interface UpOptions {
 }
 
 const stateFile = (stateDir: string) => join(stateDir, 'local.json');
+/** Written by the supervisor: its pid and its replicas' (see SupervisorConfig.pidFile). */
+const pidFile = (stateDir: string) => join(stateDir, 'pids.json');
 
 export function readState(stateDir: string): LocalState | undefined {
   const file = stateFile(stateDir);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalState) : undefined;
 }
 
-/** Whether a process exists (signal 0 checks without signalling). */
+/**
+ * Whether a process runs: signal 0 checks without signalling; a zombie (exited, not yet reaped by
+ * a parent that may never do it) counts as gone.
+ */
 export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 };
 
-export async function fetchStatus(controlUrl: string): Promise<PlatformStatus> {
-  const res = await fetch(`${controlUrl}/status`, { signal: AbortSignal.timeout(2000) });
+export interface StatusRequest {
+  /** Answer only once the status version differs from this (a long-poll), or at `waitMs`. */
+  after?: number;
+  /** How long the supervisor may hold a long-poll before answering unchanged (default 25 s). */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The platform's status now, or, with `after`, as soon as it differs from that version. */
+export async function fetchStatus(controlUrl: string, request: StatusRequest = {}): Promise<PlatformStatus> {
+  const waitMs = request.waitMs ?? 25_000;
+  const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
+  const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
+  const res = await fetch(`${controlUrl}/status${query}`, {
+    signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
+  });
+  if (!res.ok) throw new Error(`the supervisor answered ${res.status} to GET /status${query}`);
   return (await res.json()) as PlatformStatus;
+}
+
+/**
+ * Follows the platform's status by event: calls `onStatus` with the current status at once, then
+ * with every new one as soon as the supervisor reports a change (readiness, restart, fault added or
+ * expired), each from a long-poll (`GET /status?after=<version>`) that the supervisor holds until
+ * something changes or `waitMs` passes. Several changes between two answers arrive as one status.
+ * Resolves when `signal` aborts (or `onStatus` returns true: "seen what I waited for"); rejects when
+ * the supervisor does not answer, or with what `onStatus` throws.
+ */
+export async function watchStatus(
+  controlUrl: string,
+  onStatus: (status: PlatformStatus) => unknown,
+  opts: { signal?: AbortSignal; waitMs?: number } = {},
+): Promise<void> {
+  let after: number | undefined;
+  while (!opts.signal?.aborted) {
+    let status: PlatformStatus;
+    try {
+      status = await fetchStatus(controlUrl, { after, waitMs: opts.waitMs, signal: opts.signal });
+    } catch (error) {
+      if (opts.signal?.aborted) return;
+      throw error;
+    }
+    if (status.version !== after && onStatus(status) === true) return;
+    after = status.version;
+  }
+}
+
+/** Waits, by event, until the status satisfies `check`; rejects after `timeoutMs`. */
+export async function waitForStatus(
+  controlUrl: string,
+  check: (status: PlatformStatus) => boolean,
+  timeoutMs: number,
+): Promise<PlatformStatus> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let seen: PlatformStatus | undefined;
+  await watchStatus(
+    controlUrl,
+    (status) => {
+      seen = status;
+      return check(status);
+    },
+    {
+      signal,
+      waitMs: Math.min(timeoutMs, 25_000),
+    },
+  );
+  if (!seen || !check(seen)) {
+    const where = seen ? `; ${describeReadiness(seen)}` : '';
+    throw new UnreachableError(`the local platform did not get there within ${timeoutMs} ms${where}`);
+  }
+  return seen;
 }
 
 export const allReady = (status: PlatformStatus) =>
   SERVICES.every((service) => status.services[service].replicas.every((replica) => replica.ready));
 
+/** The replicas that are not ready and what they are doing, for a message saying why a wait failed. */
+export function describeReadiness(status: PlatformStatus): string {
+  const waiting = SERVICES.flatMap((service) =>
+    status.services[service].replicas
+      .filter((replica) => !replica.ready)
+      .map((replica) => {
+        const state =
+          replica.backoffMs > 0
+            ? `crash-looping, next start in ${replica.backoffMs} ms`
+            : replica.pid === null
+              ? 'not running'
+              : `starting for ${Date.now() - replica.startedAt} ms on port ${replica.port}`;
+        return `${replica.id} ${state} (${replica.restarts} restarts)`;
+      }),
+  );
+  return waiting.length === 0 ? 'every replica is ready' : `not ready: ${waiting.join(', ')}`;
+}
+
+/**
+ * What a process runs, from /proc/<pid>/cmdline (Linux), or undefined when it is gone or cannot be
+ * read: a recorded pid is only signalled when its command line shows it is still ours, since the
+ * kernel reuses pids.
+ */
+async function commandLine(pid: number): Promise<string | undefined> {
+  return readFile(`/proc/${pid}/cmdline`, 'utf8')
+    .then((text) => text.replaceAll('\0', ' '))
+    .catch(() => undefined);
+}
+
+const isSupervisor = (command: string | undefined) => !!command?.includes('supervisor-main.js');
+/** The recorded supervisor still runs: its command line says so, or, without /proc, it exists. */
+const supervisorRuns = async (pid: number) => {
+  const command = await commandLine(pid);
+  return alive(pid) && (command === undefined || isSupervisor(command));
+};
+const isReplica = (command: string | undefined, service: string) =>
+  !!command?.includes(join('apps', service, 'dist', 'main.js'));
+
+const signal = (pid: number, name: NodeJS.Signals) => {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // exited meanwhile
+  }
+};
+
+/** SIGTERM, up to 5 s to exit, then SIGKILL. */
+async function stopPids(pids: number[]): Promise<void> {
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(50);
+  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
+}
+
+/**
+ * Stops what an earlier platform in this state dir left running (its supervisor killed, say, before
+ * its replicas noticed): every recorded pid whose command line is still the supervisor or a replica
+ * of the recorded service. Returns the pids it stopped.
+ */
+export async function stopLeftovers(stateDir: string): Promise<number[]> {
+  const file = pidFile(stateDir);
+  if (!existsSync(file)) return [];
+  let recorded: { supervisor?: number; replicas?: Array<{ service: string; pid: number }> };
+  try {
+    recorded = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    recorded = {};
+  }
+  const candidates = [
+    ...(recorded.supervisor ? [{ pid: recorded.supervisor, ours: isSupervisor }] : []),
+    ...(recorded.replicas ?? []).map(({ service, pid }) => ({
+      pid,
+      ours: (command: string | undefined) => isReplica(command, service),
+    })),
+  ];
+  const ours: number[] = [];
+  for (const { pid, ours: check } of candidates)
+    if (Number.isInteger(pid) && pid > 0 && check(await commandLine(pid))) ours.push(pid);
+  // The supervisor first, or it would replace the replicas stopped under it.
+  const [first] = ours;
+  if (first !== undefined && first === recorded.supervisor) await stopPids([first]);
+  await stopPids(ours.filter((pid) => alive(pid)));
+  rmSync(file, { force: true });
+  return ours;
+}
+
 /** Starts the platform in the background and resolves once every replica is ready. */
 export async function localUp(opts: UpOptions): Promise<LocalState> {
   const existing = readState(opts.stateDir);
-  if (existing && alive(existing.pid)) {
+  if (existing && (await supervisorRuns(existing.pid))) {
     throw new UsageError(
       `a local platform is already running (pid ${existing.pid}); run 'chaosctl local down' first`,
     );
@@ -64,6 +228,7 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
     }
   }
   mkdirSync(opts.stateDir, { recursive: true });
+  await stopLeftovers(opts.stateDir);
   // Every `up` starts from the seeded catalogue, so runs are comparable.
   const dataDir = join(opts.stateDir, 'data');
   rmSync(dataDir, { recursive: true, force: true });
@@ -76,12 +241,13 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   ) as Record<ServiceName, number>;
   // Fixed beside the services, so a Prometheus config can find the replicas (GET /sd) there.
   const controlPort = opts.basePort + 99;
-  const config = {
+  const config: SupervisorConfig = {
     repoRoot,
     dataDir,
     replicas: opts.replicas,
     ports,
     controlPort,
+    pidFile: pidFile(opts.stateDir),
     env: {
       LOG_LEVEL: 'warn',
       ...(opts.seedStock === undefined ? {} : { SEED_STOCK: String(opts.seedStock) }),
@@ -106,6 +272,8 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   writeFileSync(stateFile(opts.stateDir), `${JSON.stringify(state, null, 2)}\n`);
 
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let version: number | undefined;
+  let last: PlatformStatus | undefined;
   while (Date.now() < deadline) {
     if (!alive(state.pid)) {
       const tail = readFileSync(join(opts.stateDir, 'supervisor.log'), 'utf8')
@@ -116,31 +284,41 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
       await localDown(opts.stateDir);
       throw new UnreachableError(`the local platform exited while starting: ${tail}`);
     }
-    const status = await fetchStatus(state.controlUrl).catch(() => undefined);
+    // Long-polls once the control API answers, so readiness is seen the moment it comes; short ones
+    // keep an eye on the supervisor itself (it may exit while starting).
+    const status = await fetchStatus(state.controlUrl, { after: version, waitMs: 500 }).catch(
+      () => undefined,
+    );
     if (status && allReady(status)) return state;
-    await sleep(200);
+    if (status) {
+      last = status;
+      version = status.version;
+    } else await sleep(20);
   }
   await localDown(opts.stateDir);
-  throw new UnreachableError('the local platform was not ready within the time limit');
+  const why = last ? `; ${describeReadiness(last)}` : '; its control API never answered';
+  throw new UnreachableError(`the local platform was not ready within the time limit${why}`);
 }
 
-/** Stops the platform and everything it started; a no-op when none runs. */
+/** Stops the platform and everything it started; false when nothing was running. */
 export async function localDown(stateDir: string): Promise<boolean> {
   const state = readState(stateDir);
-  if (!state) return false;
-  if (alive(state.pid)) {
+  if (state && (await supervisorRuns(state.pid))) {
     process.kill(state.pid, 'SIGTERM');
     for (let i = 0; i < 150 && alive(state.pid); i++) await sleep(100);
   }
-  // The supervisor leads its own process group (detached) and its replicas are in it: whatever is
-  // left, say after the supervisor itself was killed, goes with the group.
-  try {
-    process.kill(-state.pid, 'SIGKILL');
-  } catch {
-    // the group is already empty
+  if (state) {
+    // The supervisor leads its own process group (detached) and its replicas are in it: whatever
+    // is left goes with the group.
+    try {
+      process.kill(-state.pid, 'SIGKILL');
+    } catch {
+      // the group is already empty
+    }
   }
+  const leftovers = await stopLeftovers(stateDir);
   rmSync(stateFile(stateDir), { force: true });
-  return true;
+  return state !== undefined || leftovers.length > 0;
 }
 
 export function requireState(stateDir: string): LocalState {

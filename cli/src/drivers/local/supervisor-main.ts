@@ -1,5 +1,6 @@
 // Entry point of the background process `chaosctl local up` starts. Its configuration arrives as
 // one JSON argument; SIGTERM, SIGINT or the control API's shutdown stop every replica it started.
+// However this process dies (SIGKILL included), its replicas follow: each watches a pipe from it.
 import { Supervisor, type SupervisorConfig } from './supervisor.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;

@@ -1,18 +1,23 @@
 // The local stand-in for a cluster: N replica processes per service, restarted when they die (as a
 // ReplicaSet would), behind a front proxy on the service's usual port that sends traffic only to
-// ready replicas and carries injected latency. A small control API lets chaosctl read status,
-// kill replicas and add latency; every fault carries its own deadline and expires here on its own.
-import { type ChildProcess, spawn } from 'node:child_process';
+// ready replicas over keep-alive connections and carries injected latency. A small control API lets
+// chaosctl read status (at once or when it changes), kill replicas and add latency; every fault
+// carries its own deadline and expires here on its own.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import {
   createServer,
-  request as httpRequest,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Dispatcher, Pool } from 'undici';
 
 import type { ServiceName } from '../driver.js';
 
@@ -32,6 +37,11 @@ export interface SupervisorConfig {
   controlPort: number;
   /** Extra environment for every replica (LOG_LEVEL, SEED_STOCK...). */
   env: Record<string, string>;
+  /**
+   * Where to record the pids of the supervisor and of every replica it starts, so a later
+   * `local up` can stop what an earlier supervisor left behind (see platform.ts).
+   */
+  pidFile?: string;
 }
 
 export interface ReplicaStatus {
@@ -41,6 +51,20 @@ export interface ReplicaStatus {
   ready: boolean;
   restarts: number;
   startedAt: number;
+  /**
+   * CPU time the replica's process has used since it started (user + system, all its threads, from
+   * /proc/<pid>/stat), in ms; null when it cannot be read (no /proc, process gone). Read when the
+   * status is asked for, so two statuses give the CPU used between them.
+   */
+  cpuMs: number | null;
+  /**
+   * Time the replica's main thread (its event loop) spent runnable but waiting for a CPU since it
+   * started (second field of /proc/<pid>/schedstat), in ms; null when it cannot be read. It rises
+   * when other processes (CPU burners) starve the replica.
+   */
+  runQueueWaitMs: number | null;
+  /** Crash-loop back-off: how long after its last exit it waits to start again (0: not waiting). */
+  backoffMs: number;
 }
 
 export interface LatencyFault {
@@ -51,19 +75,94 @@ export interface LatencyFault {
 }
 
 export interface PlatformStatus {
+  /** Grows by one or more with every change (readiness, restart, fault added or expired). */
+  version: number;
   services: Record<ServiceName, { url: string; replicas: ReplicaStatus[] }>;
   faults: LatencyFault[];
 }
 
+/** Probe period of a ready replica: how soon the proxy notices it stopped being ready. */
+const READY_PROBE_MS = 200;
+/** Probes in a row without an answer before a ready replica leaves rotation. */
+const PROBE_FAILURES = 3;
+/** Probe period of a starting replica: readiness is learned within this of its first 200. */
+const STARTING_PROBE_MS = 5;
+/** Crash-loop back-off (a replica that exits before it was ever ready): doubles up to the cap. */
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 10_000;
+/** A long-poll on /status answers after this at most, changed or not. */
+const LONG_POLL_MAX_MS = 60_000;
+/** A replica that ignores SIGTERM this long is killed. */
+const STOP_GRACE_MS = 10_000;
+/** The header every service answers with its POD_NAME (service-kit's SERVED_BY_HEADER). */
+const SERVED_BY = 'x-served-by';
+
+/**
+ * Loaded into every replica before its own code (`node --import`): the replica's stdin is a pipe
+ * from the supervisor, and it reaches end-of-file when the supervisor dies, however it dies (the
+ * kernel closes the supervisor's end, SIGKILL included). The replica then shuts itself down the
+ * way SIGTERM does, and is forced out if that hangs. Unref'd, so it never keeps a replica alive.
+ */
+const REPLICA_GUARD = `
+const stop = () => {
+  process.kill(process.pid, 'SIGTERM');
+  setTimeout(() => process.exit(1), ${STOP_GRACE_MS}).unref();
+};
+process.stdin.on('end', stop).on('error', stop).resume().unref();`;
+const REPLICA_GUARD_URL = `data:text/javascript,${encodeURIComponent(REPLICA_GUARD)}`;
+
+/**
+ * Connection-level headers (RFC 9110 section 7.6.1) belong to one hop, not to the proxied message;
+ * `expect` too (100-continue is answered by this hop, and undici refuses to send it).
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+/** A copy without them (built, not deleted from: `delete` turns an object slow, on every request). */
+const endToEnd = (headers: IncomingHttpHeaders): IncomingHttpHeaders => {
+  const copy: IncomingHttpHeaders = {};
+  for (const name in headers) if (!HOP_BY_HOP.has(name)) copy[name] = headers[name];
+  return copy;
+};
+
 class Replica {
   child: ChildProcess | undefined;
   ready = false;
+  /** Ready at least once since its last spawn: its exit is a kill or a crash, not a crash loop. */
+  everReady = false;
   restarts = -1;
   startedAt = 0;
+  /** Probes in a row that got no answer. */
+  probeFailures = 0;
+  /** Exits in a row before readiness: the crash-loop back-off's exponent. */
+  failedStarts = 0;
+  /** The back-off it waits through now (0 when running or replaced at once). */
+  backoffMs = 0;
+  /**
+   * Keep-alive connections from the proxy and the probe to the current process (undici's pool: it
+   * costs the proxy about half the CPU per request of node:http's client, and it reads the
+   * replica's Keep-Alive timeout so it never sends on a connection the replica is closing).
+   */
+  pool!: Pool;
+  probe: NodeJS.Timeout | undefined;
   constructor(
+    readonly service: ServiceName,
     readonly id: string,
-    readonly port: number,
+    /** The current process's port: a replacement gets a new one, as a new pod gets a new IP. */
+    public port: number,
   ) {}
+
+  get alive(): boolean {
+    const child = this.child;
+    return !!child && child.exitCode === null && child.signalCode === null && !child.killed;
+  }
 }
 
 export async function freePort(): Promise<number> {
@@ -77,13 +176,46 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's times; 100 on every common Linux. */
+let clockTicks: number | undefined;
+const ticksPerSecond = () => {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+};
+
+/** CPU used and run-queue wait of one process, from /proc (Linux); nulls elsewhere or once gone. */
+export async function cpuOf(pid: number): Promise<Pick<ReplicaStatus, 'cpuMs' | 'runQueueWaitMs'>> {
+  const [stat, schedstat] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined),
+    readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => undefined),
+  ]);
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
+  // After it come state (field 3) ... utime (field 14) and stime (field 15).
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = fields ? Number(fields[11]) + Number(fields[12]) : Number.NaN;
+  const waitNs = Number(schedstat?.split(' ')[1]);
+  return {
+    cpuMs: Number.isFinite(ticks) ? (ticks * 1000) / ticksPerSecond() : null,
+    runQueueWaitMs: Number.isFinite(waitNs) ? Math.round(waitNs / 1e4) / 100 : null,
+  };
+}
+
 export class Supervisor {
   private readonly replicas = new Map<ServiceName, Replica[]>();
   private readonly servers: Server[] = [];
   private faults: LatencyFault[] = [];
   private stopping = false;
-  private probeTimer: NodeJS.Timeout | undefined;
   private readonly cursor = new Map<ServiceName, number>();
+  private version = 0;
+  /** Long-polls on /status waiting for the next change. */
+  private readonly waiters = new Set<() => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -95,9 +227,9 @@ export class Supervisor {
     for (const service of SERVICES) {
       const replicas: Replica[] = [];
       for (let i = 0; i < this.config.replicas; i++)
-        replicas.push(new Replica(`${service}-${i}`, await freePort()));
+        replicas.push(new Replica(service, `${service}-${i}`, await freePort()));
       this.replicas.set(service, replicas);
-      for (const replica of replicas) this.spawn(service, replica);
+      for (const replica of replicas) this.spawn(replica);
       this.servers.push(
         await this.listen(this.config.ports[service], (req, res) => {
           // A caller that hangs up mid-request (chaosctl interrupted) must not take the supervisor down.
@@ -113,90 +245,177 @@ export class Supervisor {
         });
       }),
     );
-    this.probeTimer = setInterval(() => void this.probe(), 200);
   }
 
-  status(): PlatformStatus {
-    const services = Object.fromEntries(
-      SERVICES.map((service) => [
-        service,
-        {
-          url: `http://127.0.0.1:${this.config.ports[service]}`,
-          replicas: (this.replicas.get(service) ?? []).map((r) => ({
-            id: r.id,
-            pid: r.child?.pid ?? null,
-            port: r.port,
-            ready: r.ready,
-            restarts: r.restarts,
-            startedAt: r.startedAt,
+  /** The platform as it is now, with each live replica's CPU figures read from /proc. */
+  async status(): Promise<PlatformStatus> {
+    // The version and everything it versions are read at one instant, before any await: a change
+    // made while /proc is read must be a later version, or a long-poll after this one would wait
+    // for a change its caller has never seen.
+    const version = this.version;
+    const faults = this.activeFaults();
+    const snapshot = SERVICES.map((service) => ({
+      service,
+      replicas: (this.replicas.get(service) ?? []).map((r) => ({
+        id: r.id,
+        pid: r.alive ? (r.child?.pid ?? null) : null,
+        port: r.port,
+        ready: r.ready,
+        restarts: r.restarts,
+        startedAt: r.startedAt,
+        backoffMs: r.backoffMs,
+      })),
+    }));
+    const services = await Promise.all(
+      snapshot.map(async ({ service, replicas }) => {
+        const measured = await Promise.all(
+          replicas.map(async (r) => ({
+            ...r,
+            ...(r.pid === null ? { cpuMs: null, runQueueWaitMs: null } : await cpuOf(r.pid)),
           })),
-        },
-      ]),
-    ) as PlatformStatus['services'];
-    return { services, faults: this.activeFaults() };
+        );
+        const url = `http://127.0.0.1:${this.config.ports[service]}`;
+        return [service, { url, replicas: measured }] as const;
+      }),
+    );
+    return { version, services: Object.fromEntries(services) as PlatformStatus['services'], faults };
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.probeTimer);
+    for (const timer of this.timers) clearTimeout(timer);
     const exits = [...this.replicas.values()].flat().map((replica) => {
+      clearTimeout(replica.probe);
+      void replica.pool.destroy();
       const child = replica.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
-      return exited;
+      const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      return exited.finally(() => clearTimeout(force));
     });
     await Promise.all(exits);
+    this.changed();
     for (const server of this.servers) {
       server.closeAllConnections();
       server.close();
     }
   }
 
-  private spawn(service: ServiceName, replica: Replica): void {
-    const { repoRoot, dataDir, ports, env } = this.config;
-    const child = spawn(process.execPath, [join(repoRoot, 'apps', service, 'dist/main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        ...env,
-        HOST: '127.0.0.1',
-        PORT: String(replica.port),
-        // Replicas of a service share its SQLite file, as pods share one database.
-        DATA_DIR: join(dataDir, service),
-        INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
-        NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    replica.child = child;
-    replica.ready = false;
-    replica.restarts++;
-    replica.startedAt = Date.now();
-    child.once('exit', () => {
-      replica.ready = false;
-      if (!this.stopping) setTimeout(() => this.stopping || this.spawn(service, replica), 100);
-    });
+  /** Records a change: the version grows and every long-poll waiting for one answers. */
+  private changed(): void {
+    this.version++;
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
   }
 
-  private async probe(): Promise<void> {
-    await Promise.all(
-      [...this.replicas.values()].flat().map(async (replica) => {
-        const alive = replica.child && replica.child.exitCode === null && replica.child.signalCode === null;
-        if (!alive) {
-          replica.ready = false;
-          return;
-        }
-        try {
-          const res = await fetch(`http://127.0.0.1:${replica.port}/readyz`, {
-            signal: AbortSignal.timeout(1000),
-          });
-          await res.arrayBuffer();
-          replica.ready = res.ok;
-        } catch {
-          replica.ready = false;
-        }
-      }),
+  private later(ms: number, fn: () => unknown): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private spawn(replica: Replica): void {
+    const { repoRoot, dataDir, ports, env } = this.config;
+    const child = spawn(
+      process.execPath,
+      ['--import', REPLICA_GUARD_URL, join(repoRoot, 'apps', replica.service, 'dist/main.js')],
+      {
+        env: {
+          PATH: process.env.PATH,
+          // V8's code cache on disk (Node's own default place): a replacement skips compiling the
+          // modules its predecessor compiled, about 10% of its start-up (see docs/performance.md).
+          NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache'),
+          ...env,
+          HOST: '127.0.0.1',
+          PORT: String(replica.port),
+          // What the replica calls itself in X-Served-By, as a pod does with its name.
+          POD_NAME: replica.id,
+          // Replicas of a service share its SQLite file, as pods share one database.
+          DATA_DIR: join(dataDir, replica.service),
+          INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
+          NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
+        },
+        // stdin: the pipe REPLICA_GUARD watches; never written, closed when this process dies.
+        stdio: ['pipe', 'ignore', 'inherit'],
+      },
     );
+    child.stdin?.on('error', () => {});
+    const pool = new Pool(`http://127.0.0.1:${replica.port}`);
+    replica.child = child;
+    replica.pool = pool;
+    replica.backoffMs = 0;
+    replica.ready = false;
+    replica.everReady = false;
+    replica.restarts++;
+    replica.startedAt = Date.now();
+    this.recordPids();
+    this.changed();
+    child.once('exit', () => {
+      // Pooled connections to the dead process would fail the next request sent on them.
+      void pool.destroy();
+      // Already replaced (killed through the control API), or shutting down.
+      if (replica.child !== child) return;
+      replica.ready = false;
+      if (this.stopping) return this.changed();
+      // A replica that had been ready crashed: replace it at once, as a ReplicaSet does. One that
+      // keeps dying before it is ready is in a crash loop: back off.
+      replica.failedStarts = replica.everReady ? 0 : replica.failedStarts + 1;
+      if (replica.failedStarts === 0) return this.spawn(replica);
+      replica.backoffMs = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (replica.failedStarts - 1));
+      this.changed();
+      // The next try gets a port of its own: the one it failed on may have been taken between
+      // freePort() and its listen (EADDRINUSE) by any other process on the machine.
+      this.later(replica.backoffMs, async () => {
+        replica.port = await freePort().catch(() => replica.port);
+        if (!this.stopping) this.spawn(replica);
+      });
+    });
+    this.probe(replica, child);
+  }
+
+  /** Polls the replica's /readyz: fast while it starts, slower once ready, until it exits. */
+  private probe(replica: Replica, child: ChildProcess): void {
+    clearTimeout(replica.probe);
+    const again = () => {
+      if (this.stopping || replica.child !== child || !replica.alive) return;
+      replica.probe = setTimeout(run, replica.ready ? READY_PROBE_MS : STARTING_PROBE_MS);
+    };
+    const settle = (ready: boolean, definite = true) => {
+      if (replica.child !== child || !replica.alive) return;
+      // A probe that times out on a busy machine is not a verdict: a ready replica leaves rotation
+      // after PROBE_FAILURES of those in a row (a kubelet's failureThreshold), at once when it
+      // answers "not ready" or refuses the connection.
+      replica.probeFailures = ready ? 0 : replica.probeFailures + 1;
+      const next = ready || (replica.ready && !definite && replica.probeFailures < PROBE_FAILURES);
+      if (next) replica.everReady = true;
+      if (replica.ready !== next) {
+        replica.ready = next;
+        this.changed();
+      }
+      again();
+    };
+    const run = () => {
+      replica.pool
+        .request({ method: 'GET', path: '/readyz', headersTimeout: 1000, bodyTimeout: 1000 })
+        .then(async (res) => {
+          await res.body.dump();
+          // Only the replica itself counts: on a port another process took, a 200 is not its own.
+          settle(res.statusCode === 200 && res.headers[SERVED_BY] === replica.id);
+        })
+        .catch((error: NodeJS.ErrnoException) => settle(false, error.code === 'ECONNREFUSED'));
+    };
+    run();
+  }
+
+  private recordPids(): void {
+    if (!this.config.pidFile) return;
+    const replicas = [...this.replicas.values()]
+      .flat()
+      .flatMap((r) => (r.child?.pid ? [{ service: r.service, pid: r.child.pid }] : []));
+    writeFileSync(this.config.pidFile, `${JSON.stringify({ supervisor: process.pid, replicas })}\n`);
   }
 
   private activeFaults(): LatencyFault[] {
@@ -205,21 +424,25 @@ export class Supervisor {
     return this.faults;
   }
 
-  private pick(service: ServiceName): Replica | undefined {
+  private pick(service: ServiceName, not?: Replica): Replica | undefined {
     const ready = (this.replicas.get(service) ?? []).filter((replica) => replica.ready);
-    if (ready.length === 0) return undefined;
+    const others = ready.filter((replica) => replica !== not);
+    const choices = others.length > 0 ? others : ready;
+    if (choices.length === 0) return undefined;
     const next = (this.cursor.get(service) ?? 0) + 1;
     this.cursor.set(service, next);
-    return ready[next % ready.length];
+    return choices[next % choices.length];
   }
 
   private async proxy(service: ServiceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const fault = this.activeFaults().find((f) => f.service === service);
     if (fault) await sleep(Math.max(0, fault.latencyMs + (Math.random() * 2 - 1) * fault.jitterMs));
-    const body = Buffer.from(await readBody(req));
+    const body = await readBody(req);
+    const headers = endToEnd(req.headers);
+    const idempotent = req.method === 'GET' || req.method === 'HEAD' || !!req.headers['idempotency-key'];
     const unavailable = (status: number, detail: string) => {
-      if (!res.headersSent)
-        res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+      if (res.headersSent) return res.destroy();
+      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '1' });
       res.end(
         JSON.stringify({
           type: 'about:blank',
@@ -231,32 +454,48 @@ export class Supervisor {
     };
     const forward = (target: Replica | undefined, retried: boolean) => {
       if (!target) return unavailable(503, `no ready ${service} replica`);
-      const upstream = httpRequest(
-        // No pooled sockets (agent: false): a pooled one to a replica that just died fails with a
-        // reset after the request was sent; a fresh one is refused at once, and that is retried.
+      const child = target.child;
+      let answered = false;
+      target.pool.dispatch(
+        { path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body },
         {
-          host: '127.0.0.1',
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
-          agent: false,
-        },
-        (reply) => {
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
+          // A caller that hangs up (before or during the exchange) frees the replica's connection
+          // instead of leaving it paused on a response nobody will drain.
+          onRequestStart: (controller) => {
+            const hungUp = () => controller.abort(new Error('the caller hung up'));
+            if (res.destroyed) return hungUp();
+            res.once('close', () => res.writableEnded || hungUp());
+          },
+          onResponseStart: (_controller, statusCode, replyHeaders) => {
+            answered = true;
+            res.writeHead(statusCode, endToEnd(replyHeaders));
+          },
+          onResponseData: (controller, chunk) => {
+            if (res.write(chunk)) return;
+            controller.pause();
+            res.once('drain', () => controller.resume());
+          },
+          onResponseEnd: () => res.end(),
+          onResponseError: (_controller, error: NodeJS.ErrnoException) => {
+            if (answered || res.destroyed) return res.destroy();
+            const died = target.child !== child || !target.alive;
+            // Try another ready replica once when the request cannot have been acted on, or when
+            // acting on it twice is safe:
+            // - refused: it never reached the replica (it just died);
+            // - cut off by a replica's death, for a request the service deduplicates (GET, or a
+            //   POST with an Idempotency-Key: order-service replays or resumes the same order).
+            // (A keep-alive connection the replica closes as a request goes out is not a case here:
+            // undici retires pooled connections before the Keep-Alive timeout the replica announces.)
+            const retry = !retried && (error.code === 'ECONNREFUSED' || (died && idempotent));
+            if (error.code === 'ECONNREFUSED' && target.ready) {
+              target.ready = false;
+              this.changed();
+            }
+            if (retry) return forward(this.pick(service, target), true);
+            unavailable(502, `${target.id} dropped the request`);
+          },
         },
       );
-      upstream.on('error', (error: NodeJS.ErrnoException) => {
-        // Refused means the request never reached the replica (it just died): as a load balancer
-        // would, try another one once. A request cut off mid-flight is not retried.
-        if (error.code === 'ECONNREFUSED' && !retried) {
-          target.ready = false;
-          return forward(this.pick(service), true);
-        }
-        unavailable(502, `${target.id} dropped the request`);
-      });
-      upstream.end(body);
     };
     forward(this.pick(service), false);
   }
@@ -268,7 +507,10 @@ export class Supervisor {
     };
     const url = new URL(req.url ?? '/', 'http://control');
     const [, resource, service, id] = url.pathname.split('/');
-    if (req.method === 'GET' && resource === 'status') return send(200, this.status());
+    if (req.method === 'GET' && resource === 'status') {
+      await this.changeAfter(url.searchParams, req);
+      return send(200, await this.status());
+    }
     // Prometheus HTTP service discovery: every replica, labelled with its service as the job.
     if (req.method === 'GET' && resource === 'sd') {
       return send(
@@ -281,14 +523,20 @@ export class Supervisor {
     }
     if (req.method === 'POST' && resource === 'kill' && isService(service)) {
       const replica = (this.replicas.get(service) ?? []).find((r) => r.id === id);
-      if (!replica?.child?.pid) return send(404, { error: `no replica ${id}` });
+      if (!replica?.child?.pid || !replica.alive) return send(404, { error: `no live replica ${id}` });
       const pid = replica.child.pid;
-      replica.child.kill('SIGKILL');
+      // Out of rotation before the signal, so no new request is sent to a dying process.
       replica.ready = false;
+      replica.child.kill('SIGKILL');
+      // The replacement starts now, on a port of its own, not once the kernel has reaped the old
+      // process (tens of ms): a ReplicaSet replaces a deleted pod without waiting for it to go.
+      replica.port = await freePort();
+      replica.failedStarts = 0;
+      this.spawn(replica);
       return send(200, { killed: replica.id, pid });
     }
     if (req.method === 'POST' && resource === 'latency' && isService(service)) {
-      const body = JSON.parse(await readBody(req)) as {
+      const body = JSON.parse((await readBody(req)).toString()) as {
         latencyMs: number;
         jitterMs: number;
         durationMs: number;
@@ -300,10 +548,14 @@ export class Supervisor {
         until: Date.now() + body.durationMs,
       };
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
+      this.changed();
+      // Expiry is a change too: a watcher learns the fault is gone without asking again.
+      this.later(Math.max(0, body.durationMs) + 1, () => this.changed());
       return send(200, fault);
     }
     if (req.method === 'DELETE' && resource === 'latency') {
       this.faults = this.activeFaults().filter((f) => service !== undefined && f.service !== service);
+      this.changed();
       return send(200, { faults: this.faults });
     }
     if (req.method === 'POST' && resource === 'shutdown') {
@@ -312,6 +564,31 @@ export class Supervisor {
       return;
     }
     send(404, { error: `no route ${req.method} ${url.pathname}` });
+  }
+
+  /**
+   * Long-poll: with `?after=<version>`, waits until the status version differs from it, at most
+   * `timeoutMs` (default 25 s, capped at 60 s) or until the caller hangs up. Without it, at once.
+   */
+  private async changeAfter(params: URLSearchParams, req: IncomingMessage): Promise<void> {
+    if (!params.has('after')) return;
+    const after = Number(params.get('after'));
+    const timeoutMs = Number(params.get('timeoutMs') ?? 25_000);
+    if (!Number.isInteger(after) || !Number.isFinite(timeoutMs) || timeoutMs < 0)
+      throw new Error('after must be an integer version and timeoutMs a duration in ms');
+    // Any other version (not only a later one: a new supervisor counts from 0 again) answers at once.
+    if (this.version !== after || this.stopping) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        req.socket.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(timeoutMs, LONG_POLL_MAX_MS));
+      this.waiters.add(done);
+      req.socket.once('close', done);
+    });
   }
 
   private listen(
@@ -328,8 +605,12 @@ export class Supervisor {
 
 const isService = (name: string | undefined): name is ServiceName => SERVICES.includes(name as ServiceName);
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
+/** The whole request body (the proxy sends it on in one write, and may send it twice). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }

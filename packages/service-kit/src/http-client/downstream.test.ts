@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Downstream, type DownstreamOptions } from './downstream.js';
-import { DownstreamUnavailableError } from './errors.js';
+import { DownstreamRequestError, DownstreamUnavailableError } from './errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -90,6 +90,29 @@ describe('Downstream', () => {
     expect(error).toBeInstanceOf(DownstreamUnavailableError);
     expect(error).toMatchObject({ reason: 'server-error', status: 503 });
     expect(server.hits).toBe(1);
+  });
+
+  it('treats 429 as the downstream being overloaded: retried and counted', async () => {
+    const server = await serve(json(429, {}));
+    const peer = client(server.url, { retries: 1, breakerThreshold: 2 });
+    expect(await failure(peer.request({ method: 'GET', path: '/' }))).toMatchObject({
+      reason: 'overloaded',
+      status: 429,
+    });
+    expect(server.hits).toBe(2);
+    expect(peer.state).toBe('open');
+  });
+
+  it('reports a request undici refuses to send as our bug, not an outage', async () => {
+    const server = await serve(json(200, {}));
+    const peer = client(server.url, { retries: 2, breakerThreshold: 1 });
+    const bad = { method: 'GET' as const, path: '/', headers: { 'x-request-id': 'a\r\nb' } };
+    for (let i = 0; i < 3; i++) {
+      await expect(peer.request(bad)).rejects.toBeInstanceOf(DownstreamRequestError);
+    }
+    expect(peer.state).toBe('closed');
+    expect(server.hits).toBe(0);
+    expect((await peer.request({ method: 'GET', path: '/' })).status).toBe(200);
   });
 
   it('retries idempotent calls with backoff until one succeeds', async () => {

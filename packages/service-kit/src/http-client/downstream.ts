@@ -6,15 +6,14 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
-  handleAll,
   handleWhen,
   retry,
   TimeoutStrategy,
   timeout,
   wrap,
 } from 'cockatiel';
-import { Pool } from 'undici';
-import { DownstreamUnavailableError } from './errors.js';
+import { errors, Pool } from 'undici';
+import { DownstreamRequestError, DownstreamUnavailableError } from './errors.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -57,6 +56,7 @@ const STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
+/** A 5xx, or 429/503 asking us to back off: the downstream is unwell or overloaded. */
 class ServerError extends Error {
   constructor(readonly status: number) {
     super(`answered ${status}`);
@@ -64,6 +64,13 @@ class ServerError extends Error {
 }
 
 class AttemptTimeout extends Error {}
+
+/**
+ * Only failures that say the downstream is unwell (no connection, a timeout, a 5xx or 429) count
+ * towards its breaker and are retried. A request of ours it cannot take is our bug: counting it
+ * would let one bad caller open the breaker for everyone.
+ */
+const downstreamUnwell = handleWhen((error) => !(error instanceof DownstreamRequestError));
 
 export class Downstream {
   readonly name: string;
@@ -84,7 +91,7 @@ export class Downstream {
       headersTimeout: opts.timeoutMs * 2,
       bodyTimeout: opts.timeoutMs * 2,
     });
-    this.breaker = circuitBreaker(handleAll, {
+    this.breaker = circuitBreaker(downstreamUnwell, {
       halfOpenAfter: opts.breakerHalfOpenAfterMs,
       breaker: new ConsecutiveBreaker(opts.breakerThreshold),
     });
@@ -96,7 +103,9 @@ export class Downstream {
     this.once = wrap(this.breaker, attemptTimeout);
     this.withRetries = wrap(
       retry(
-        handleWhen((error) => !(error instanceof BrokenCircuitError)),
+        handleWhen(
+          (error) => !(error instanceof BrokenCircuitError || error instanceof DownstreamRequestError),
+        ),
         {
           maxAttempts: opts.retries,
           // Capped so the whole retried call stays within a small multiple of the per-attempt budget.
@@ -135,13 +144,17 @@ export class Downstream {
     return () => this.listeners.delete(listener);
   }
 
-  /** 2xx-4xx come back as responses; no answer, a timeout or a 5xx throws DownstreamUnavailableError. */
+  /**
+   * 2xx-4xx (but 429) come back as responses; no answer, a timeout, a 5xx or 429 throws
+   * DownstreamUnavailableError; a request undici refuses to send throws DownstreamRequestError.
+   */
   async request<T = unknown>(req: DownstreamRequest): Promise<DownstreamResponse<T>> {
     const idempotent = req.idempotent ?? req.method !== 'POST';
     const policy = idempotent && this.opts.retries > 0 ? this.withRetries : this.once;
     try {
       return await policy.execute(({ signal }) => this.attempt<T>(req, signal));
     } catch (error) {
+      if (error instanceof DownstreamRequestError) throw error;
       throw this.unavailable(error);
     }
   }
@@ -165,7 +178,7 @@ export class Downstream {
         },
         body: req.body === undefined ? null : JSON.stringify(req.body),
       });
-      if (res.statusCode >= 500) {
+      if (res.statusCode >= 500 || res.statusCode === 429) {
         await res.body.dump();
         throw new ServerError(res.statusCode);
       }
@@ -173,6 +186,10 @@ export class Downstream {
       const json = /json/.test(String(res.headers['content-type'] ?? '')) && text !== '';
       return { status: res.statusCode, headers: res.headers, body: (json ? JSON.parse(text) : text) as T };
     } catch (error) {
+      // Header values or a body undici will not put on the wire: nothing was sent.
+      if (error instanceof errors.InvalidArgumentError) {
+        throw new DownstreamRequestError(this.name, error.message, { cause: error });
+      }
       if (signal.aborted && !(error instanceof ServerError))
         throw new AttemptTimeout('timed out', { cause: error });
       throw error;
@@ -188,7 +205,8 @@ export class Downstream {
       });
     }
     if (error instanceof ServerError) {
-      return new DownstreamUnavailableError(this.name, 'server-error', 1, error.status, { cause: error });
+      const reason = error.status === 429 ? 'overloaded' : 'server-error';
+      return new DownstreamUnavailableError(this.name, reason, 1, error.status, { cause: error });
     }
     const reason = error instanceof AttemptTimeout ? 'timeout' : 'connection';
     return new DownstreamUnavailableError(this.name, reason, 1, undefined, { cause: error });

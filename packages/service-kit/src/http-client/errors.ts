@@ -1,4 +1,4 @@
-export type UnavailableReason = 'circuit-open' | 'timeout' | 'connection' | 'server-error';
+export type UnavailableReason = 'circuit-open' | 'timeout' | 'connection' | 'server-error' | 'overloaded';
 
 /** A downstream could not answer: the caller degrades (503, outbox) instead of hanging. */
 export class DownstreamUnavailableError extends Error {
@@ -12,5 +12,17 @@ export class DownstreamUnavailableError extends Error {
     options?: ErrorOptions,
   ) {
     super(`${downstream} unavailable: ${reason}${status ? ` (${status})` : ''}`, options);
+  }
+}
+
+/** We asked a downstream something it cannot take (a request undici refuses to send): our bug, not its outage. */
+export class DownstreamRequestError extends Error {
+  override name = 'DownstreamRequestError';
+  constructor(
+    readonly downstream: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`request to ${downstream} not sent: ${detail}`, options);
   }
 }

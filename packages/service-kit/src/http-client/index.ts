@@ -5,4 +5,4 @@ export {
   type DownstreamRequest,
   type DownstreamResponse,
 } from './downstream.js';
-export { DownstreamUnavailableError, type UnavailableReason } from './errors.js';
+export { DownstreamRequestError, DownstreamUnavailableError, type UnavailableReason } from './errors.js';

@@ -1,6 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import pg from 'pg';
 import { isCheckViolation, isUniqueViolation, openDatabase } from './index.js';
-import { backends, openTestDatabase, type TestDatabase } from './test-support/databases.js';
+import { backends, openTestDatabase, type TestDatabase, testDatabaseUrl } from './test-support/databases.js';
 import type { Migration } from './types.js';
 
 const migrations: Migration[] = [
@@ -79,6 +82,17 @@ describe.each(backends)('%s', (backend) => {
     ]);
   });
 
+  it('returns the rows a write changed (RETURNING), and none when it changed none', async () => {
+    const { db } = await open();
+    const update = 'UPDATE counters SET n = n + $1 WHERE label = $2 RETURNING id, n';
+    expect(await db.query(update, [3, 'stock'])).toEqual([{ id: 1, n: 8 }]);
+    expect(await db.query(update, [3, 'missing'])).toEqual([]);
+    const insert =
+      "INSERT INTO counters (id, label, n) VALUES ($1, 'new', 0) ON CONFLICT (id) DO NOTHING RETURNING id";
+    expect(await db.transaction((tx) => tx.query(insert, [2]))).toEqual([{ id: 2 }]);
+    expect(await db.transaction((tx) => tx.query(insert, [2]))).toEqual([]);
+  });
+
   it('commits a transaction that resolves and rolls back one that throws', async () => {
     const { db } = await open();
     await db.transaction((tx) => tx.execute("INSERT INTO counters (id, label, n) VALUES (2, 'kept', 1)"));
@@ -129,6 +143,100 @@ describe.each(backends)('%s', (backend) => {
     expect(outcomes.filter((o) => o.taken === 1)).toHaveLength(5);
     expect(outcomes.filter((o) => o.seen < 0)).toEqual([]);
     expect(await db.query('SELECT n FROM counters WHERE id = 1')).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('prepared statements', () => {
+  const sql = 'SELECT n FROM counters WHERE id = $1';
+
+  it('sqlite: prepares each SQL text once per connection, up to a bound', async () => {
+    const prepare = jest.spyOn(DatabaseSync.prototype, 'prepare');
+    const preparedTimes = (text: string) => prepare.mock.calls.filter(([called]) => called === text).length;
+    try {
+      store = await openTestDatabase('sqlite', migrations);
+      const { db, openAnother } = store;
+      for (let i = 0; i < 3; i++) expect(await db.query(sql, [1])).toEqual([{ n: 5 }]);
+      await db.transaction((tx) => tx.query(sql, [1]));
+      expect(preparedTimes('SELECT n FROM counters WHERE id = ?1')).toBe(1);
+
+      // Another handle (another replica) is another connection, with statements of its own.
+      await (await openAnother()).query(sql, [1]);
+      expect(preparedTimes('SELECT n FROM counters WHERE id = ?1')).toBe(2);
+
+      // SQL built per call must not grow the cache without end: the oldest statement goes.
+      for (let i = 0; i < 300; i++) await db.query(`SELECT ${i} AS v`);
+      await db.query(sql, [1]);
+      expect(preparedTimes('SELECT n FROM counters WHERE id = ?1')).toBe(3);
+    } finally {
+      prepare.mockRestore();
+    }
+  });
+
+  it('postgres: prepares each SQL text once per connection, and again on the new connection after a reconnect', async () => {
+    store = await openTestDatabase('postgres', migrations);
+    const { db } = store;
+    // One transaction holds one connection; pg_prepared_statements lists that session's statements.
+    const runThreeTimes = () =>
+      db.transaction(async (tx) => {
+        for (let i = 0; i < 3; i++) expect(await tx.query(sql, [1])).toEqual([{ n: 5 }]);
+        const [session] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const prepared = await tx.query(
+          'SELECT generic_plans + custom_plans AS executions FROM pg_prepared_statements WHERE statement = $1',
+          [sql],
+        );
+        return { pid: session?.pid, prepared };
+      });
+
+    const before = await runThreeTimes();
+    expect(before.prepared).toEqual([{ executions: 3 }]);
+
+    const admin = new pg.Client({ connectionString: testDatabaseUrl });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [before.pid]);
+    } finally {
+      await admin.end();
+    }
+    // The pool learns of the dead connection asynchronously; a call in between may fail with it.
+    let after: Awaited<ReturnType<typeof runThreeTimes>> | undefined;
+    for (let attempt = 0; attempt < 50 && !after; attempt++) {
+      after = await runThreeTimes().catch(() => sleep(20).then(() => undefined));
+    }
+    expect(after?.pid).not.toBe(before.pid);
+    expect(after?.prepared).toEqual([{ executions: 3 }]);
+  });
+});
+
+describe('postgres connection loss', () => {
+  it('fails the transaction that held the lost connection, without crashing, and the next one reconnects', async () => {
+    store = await openTestDatabase('postgres', migrations);
+    const { db } = store;
+    const admin = new pg.Client({ connectionString: testDatabaseUrl });
+    await admin.connect();
+    try {
+      // The backend dies while the transaction holds its connection, as in a database restart.
+      // pg rejects the next query and then emits 'error' on the checked-out client: without a
+      // listener that event is an uncaught exception, which jest reports as this test failing.
+      let lostPid: number | undefined;
+      const failed = db.transaction(async (tx) => {
+        const [session] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        lostPid = session?.pid;
+        await admin.query('SELECT pg_terminate_backend($1)', [lostPid]);
+        await sleep(50);
+        return tx.query('SELECT 1 AS one');
+      });
+      await expect(failed).rejects.toThrow();
+      await sleep(50);
+
+      const [after] = await db.transaction((tx) =>
+        tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+      );
+      expect(after?.pid).toEqual(expect.any(Number));
+      expect(after?.pid).not.toBe(lostPid);
+      expect(await db.query('SELECT n FROM counters WHERE id = $1', [1])).toEqual([{ n: 5 }]);
+    } finally {
+      await admin.end();
+    }
   });
 });
 

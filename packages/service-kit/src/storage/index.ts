@@ -1,7 +1,5 @@
 // Storage for all three services: PostgreSQL when DATABASE_URL is set, otherwise an embedded
 // SQLite file under DATA_DIR. Same SQL, same migrations, same tests for both.
-import { openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
 import type { Database, Migration } from './types.js';
 
 export { isCheckViolation, isUniqueViolation, redactUrl } from './errors.js';
@@ -16,13 +14,17 @@ export interface OpenDatabaseOptions {
   poolMax?: number | undefined;
 }
 
-/** Opens the database and brings its schema up to date. */
-export function openDatabase({
+/**
+ * Opens the database and brings its schema up to date. Each backend is loaded only when chosen:
+ * a replica's start-up (its recovery after a kill) does not pay for the driver it does not use.
+ */
+export async function openDatabase({
   url,
   dataDir,
   fileName,
   migrations,
   poolMax,
 }: OpenDatabaseOptions): Promise<Database> {
-  return url ? openPostgres(url, migrations, poolMax) : openSqlite(dataDir, fileName, migrations);
+  if (url) return (await import('./postgres.js')).openPostgres(url, migrations, poolMax);
+  return (await import('./sqlite.js')).openSqlite(dataDir, fileName, migrations);
 }

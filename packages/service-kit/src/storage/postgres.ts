@@ -13,12 +13,28 @@ const types: pg.CustomTypesConfig = {
   getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)),
 };
 
+// Each SQL text gets a statement name, the same in every connection of the process. pg prepares
+// a named statement the first time its connection runs it and only binds and executes it after
+// that; a new connection (a reconnect) starts with none and prepares again. Past the bound, texts
+// run unnamed (parsed per call): PostgreSQL keeps a connection's named statements until it closes.
+const NAMED_STATEMENTS_MAX = 256;
+const statementNames = new Map<string, string>();
+
+function statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < NAMED_STATEMENTS_MAX) {
+    name = `s${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return { text: sql, values: params as unknown[], ...(name ? { name } : {}) };
+}
+
 const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
   async query<T>(sql: string, params: readonly unknown[] = []) {
-    return (await client.query(sql, params as unknown[])).rows as T[];
+    return (await client.query(statement(sql, params))).rows as T[];
   },
   async execute(sql: string, params: readonly unknown[] = []) {
-    return (await client.query(sql, params as unknown[])).rowCount ?? 0;
+    return (await client.query(statement(sql, params))).rowCount ?? 0;
   },
 });
 
@@ -33,17 +49,29 @@ export async function openPostgres(
 
   const onConnection = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // pg-pool removes its own 'error' listener while a client is checked out, and an emitter with
+    // none throws: a connection lost mid-transaction (a database restart, a terminated backend)
+    // would crash the process. The failing query rejects anyway; this only keeps the event.
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onLost);
+    const release = (error?: Error) => {
+      client.off('error', onLost);
+      client.release(error ?? lost);
+    };
     try {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
-      client.release();
+      release();
       return result;
     } catch (error) {
       // A client whose rollback fails is broken: release it with the error so the pool drops it.
       await client.query('ROLLBACK').then(
-        () => client.release(),
-        (rollbackError: Error) => client.release(rollbackError),
+        () => release(),
+        (rollbackError: Error) => release(rollbackError),
       );
       throw error;
     }

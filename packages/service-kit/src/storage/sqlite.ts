@@ -3,7 +3,7 @@
 // (BEGIN IMMEDIATE), so two replicas' read-then-write transactions queue instead of deadlocking.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { applyMigrations, type MigrationTarget } from './migrate.js';
 import type { Database, Migration, Queryable } from './types.js';
 
@@ -29,15 +29,35 @@ function bind(params: readonly unknown[]): SQLInputValue[] {
   });
 }
 
+// Preparing a statement costs more than running most of ours, so each connection keeps its
+// statements by SQL text. The bound only matters to a caller that builds SQL text per call.
+const STATEMENT_CACHE_SIZE = 256;
+
 class Connection implements MigrationTarget {
+  private readonly statements = new Map<string, StatementSync>();
+
   constructor(private readonly db: DatabaseSync) {}
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.db.prepare(translate(sql)).all(...bind(params)) as T[];
+    return this.prepared(sql).all(...bind(params)) as T[];
   }
 
   async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return Number(this.db.prepare(translate(sql)).run(...bind(params)).changes);
+    return Number(this.prepared(sql).run(...bind(params)).changes);
+  }
+
+  /** The connection's statement for `sql`; SQLite re-prepares it by itself after a schema change. */
+  prepared(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(translate(sql));
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
+        // Map keeps insertion order: the first key is the oldest statement.
+        this.statements.delete(this.statements.keys().next().value as string);
+      }
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async script(sql: string): Promise<void> {
@@ -45,14 +65,14 @@ class Connection implements MigrationTarget {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.prepared('BEGIN IMMEDIATE').run();
     try {
       const result = await fn(this);
-      this.db.exec('COMMIT');
+      this.prepared('COMMIT').run();
       return result;
     } catch (error) {
       // Some errors (SQLITE_FULL, a failed COMMIT) already ended the transaction; keep the original.
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.prepared('ROLLBACK').run();
       throw error;
     }
   }
@@ -84,7 +104,7 @@ export async function openSqlite(
     query: (sql, params) => mutex.run(() => connection.query(sql, params)),
     execute: (sql, params) => mutex.run(() => connection.execute(sql, params)),
     transaction: (fn) => mutex.run(() => connection.transaction(fn)),
-    ping: () => mutex.run(async () => void db.prepare('SELECT 1').get()),
+    ping: () => mutex.run(async () => void connection.prepared('SELECT 1').get()),
     close: () =>
       mutex.run(async () => {
         if (!closed) db.close();

@@ -1,6 +1,11 @@
 export type Dialect = 'postgres' | 'sqlite';
 
-/** What a transaction and a database share. SQL uses `$1..$n` placeholders on both dialects. */
+/**
+ * What a transaction and a database share. SQL uses `$1..$n` placeholders on both dialects.
+ * Each SQL text is prepared once per connection and reused, so pass values as parameters, never
+ * spliced into the text, and name the columns you read: on PostgreSQL a prepared `SELECT *` fails
+ * once another replica's migration adds a column to its table.
+ */
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs a statement and returns how many rows it changed. */

@@ -1,0 +1,144 @@
+// cpu-stress on Kubernetes, native: the burners run INSIDE the target container through pods/exec,
+// so they share its cgroup and consume its own CPU limit (an ephemeral container would get a cgroup
+// of its own, outside the pod's limit computation). Each burner ends at its own deadline
+// (`timeout`), so nothing outlives a crashed chaosctl; removal kills them early through a pid file.
+import { randomBytes } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Target } from '../../drivers/driver.js';
+import type { ExecResult } from '../../drivers/kubernetes/kube-client.js';
+import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
+import { parseDuration } from '../../experiments/duration.js';
+import type { SpecOf } from '../../experiments/spec.js';
+import { DEFAULT_WORKERS } from '../../faults/cpu-stress.js';
+import type { Injected, Injection, Verification } from '../../faults/fault.js';
+import { type CpuSample, cpuEffect, readCpu } from './cgroup-cpu.js';
+
+/** The container a fault acts in: the one named like the service, else the pod's first. */
+export function targetContainer(pod: V1Pod, service: string): string {
+  const containers = pod.spec?.containers ?? [];
+  return (containers.find((c) => c.name === service) ?? containers[0])?.name ?? service;
+}
+
+export function burnScript(id: string, workers: number, seconds: number): string[] {
+  // POSIX sh and coreutils' timeout: present in Debian-based images such as ours.
+  const pidFile = `/tmp/chaosctl-cpu-${id}`;
+  return [
+    'sh',
+    '-c',
+    `i=0; while [ $i -lt ${workers} ]; do timeout ${seconds} sh -c 'while :; do :; done' & echo $! >> ${pidFile} 2>/dev/null; i=$((i+1)); done; wait; rm -f ${pidFile}`,
+  ];
+}
+
+export const stopScript = (id: string) => [
+  'sh',
+  '-c',
+  `f=/tmp/chaosctl-cpu-${id}; if [ -f $f ]; then kill $(cat $f) 2>/dev/null; rm -f $f; fi; true`,
+];
+
+export class KubeCpuStress implements Injection {
+  private readonly id = randomBytes(4).toString('hex');
+  private running: Array<{
+    pod: string;
+    container: string;
+    before: CpuSample;
+    done: Promise<unknown>;
+    /** Set when the burner's exec ended: it should only end at its deadline or on removal. */
+    ended?: ExecResult | Error;
+  }> = [];
+  private removed = false;
+  private limited = true;
+
+  constructor(
+    private readonly driver: KubernetesDriver,
+    private readonly target: Target,
+    private readonly spec: SpecOf<'cpu-stress'>,
+  ) {}
+
+  private get workers() {
+    return this.spec.workers ?? DEFAULT_WORKERS;
+  }
+
+  async plan(): Promise<string> {
+    return `exec ${this.workers} shell busy-loops in the target container of each ready pod matching ${this.driver.selector(this.target)}, each ending after ${this.spec.duration}`;
+  }
+
+  async preflight(): Promise<string[]> {
+    const pods = await this.driver.pods(this.target);
+    const unlimited = pods.filter((pod) => {
+      const name = targetContainer(pod, this.target.service);
+      const container = pod.spec?.containers.find((c) => c.name === name);
+      return !container?.resources?.limits?.cpu;
+    });
+    this.limited = unlimited.length === 0;
+    return unlimited.length
+      ? [
+          `${this.target.service} has no CPU limit: the burners compete with the whole node, and the target feels them only when the node's CPUs are busy`,
+        ]
+      : [];
+  }
+
+  async inject(): Promise<Injected> {
+    const pods = (await this.driver.pods(this.target)).filter(
+      (pod) =>
+        !pod.metadata?.deletionTimestamp &&
+        pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    const seconds = Math.ceil(parseDuration(this.spec.duration) / 1000);
+    const { client } = this.driver;
+    for (const pod of pods) {
+      const name = pod.metadata?.name ?? '';
+      const container = targetContainer(pod, this.target.service);
+      const before = await readCpu(client, name, container);
+      const done = client
+        .exec(name, container, burnScript(this.id, this.workers, seconds), (seconds + 30) * 1000)
+        .catch((e) => e);
+      const entry: (typeof this.running)[number] = { pod: name, container, before, done };
+      void done.then((outcome) => {
+        entry.ended = outcome as ExecResult | Error;
+      });
+      this.running.push(entry);
+    }
+    return {
+      summary: `${this.workers} burners in ${this.running.map((r) => `${r.pod}/${r.container}`).join(', ')}`,
+    };
+  }
+
+  async verify(): Promise<Verification> {
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(3000, parseDuration(this.spec.duration) / 2)),
+    );
+    // A burner ends only at its deadline or on removal: one that already ended could not run there
+    // (no sh or timeout in the image, exec refused), whatever its exit code (`wait` returns 0).
+    const failed = this.running.find((r) => r.ended !== undefined);
+    if (failed) {
+      const why =
+        failed.ended instanceof Error
+          ? failed.ended.message
+          : `exit ${failed.ended?.exitCode}: ${(failed.ended?.stderr ?? '').trim().slice(0, 200)}`;
+      return {
+        landed: false,
+        evidence: `the burners could not run in ${failed.pod}/${failed.container} (${why})`,
+      };
+    }
+    const pairs = await Promise.all(
+      this.running.map(async (r) => ({
+        pod: r.pod,
+        before: r.before,
+        after: await readCpu(this.driver.client, r.pod, r.container),
+      })),
+    );
+    return cpuEffect(pairs, this.limited);
+  }
+
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await Promise.allSettled(
+      this.running.map((r) => this.driver.client.exec(r.pod, r.container, stopScript(this.id), 10_000)),
+    );
+    await Promise.race([
+      Promise.allSettled(this.running.map((r) => r.done)),
+      new Promise((resolve) => setTimeout(resolve, 5000)),
+    ]);
+  }
+}

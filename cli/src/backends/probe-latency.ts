@@ -1,0 +1,16 @@
+// The latency a caller sees from a service: the median of a few GET /healthz, bounded in time.
+export async function probeLatency(url: string, tries = 3): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    const started = performance.now();
+    await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.arrayBuffer());
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+}
+
+/** Verified when callers see the target at least half the injected delay slower. */
+export function delayLanded(baselineMs: number, duringMs: number, latencyMs: number) {
+  const added = duringMs - baselineMs;
+  return { landed: added >= latencyMs / 2, added: Math.round(added) };
+}

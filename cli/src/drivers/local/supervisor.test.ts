@@ -1,0 +1,253 @@
+// The supervisor as `chaosctl local up` runs it (cli/dist's supervisor-main.js, so run after
+// `npm run build`) with the real services, on 127.0.0.1.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { LoadGenerator } from '../../traffic/load.js';
+import { alive, allReady, fetchStatus, stopLeftovers, waitForStatus, watchStatus } from './platform.js';
+import { freePort, type PlatformStatus, SERVICES, type SupervisorConfig } from './supervisor.js';
+
+const repoRoot = resolve(import.meta.dirname, '../../../..');
+const started: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  await Promise.all(
+    started.map((child) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? undefined
+        : new Promise((done) => child.once('exit', done)),
+    ),
+  );
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'supervisor-test-'));
+  dirs.push(dir);
+  return dir;
+};
+
+async function startPlatform(replicas: number, env: Record<string, string> = {}) {
+  const stateDir = tempDir();
+  const ports = Object.fromEntries(
+    await Promise.all(SERVICES.map(async (service) => [service, await freePort()] as const)),
+  ) as SupervisorConfig['ports'];
+  const config: SupervisorConfig = {
+    repoRoot,
+    dataDir: join(stateDir, 'data'),
+    replicas,
+    ports,
+    controlPort: await freePort(),
+    env: { LOG_LEVEL: 'warn', ...env },
+    pidFile: join(stateDir, 'pids.json'),
+  };
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'cli/dist/drivers/local/supervisor-main.js'), JSON.stringify(config)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  started.push(child);
+  // What the supervisor and its replicas wrote to stderr (the last 4 kB), to say why a wait failed.
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096);
+  });
+  const controlUrl = `http://127.0.0.1:${config.controlPort}`;
+  // The control API needs a moment to listen.
+  for (let i = 0; i < 100 && !(await fetchStatus(controlUrl).catch(() => undefined)); i++) await sleep(50);
+  const waitFor = (check: (status: PlatformStatus) => boolean, timeoutMs: number) =>
+    waitForStatus(controlUrl, check, timeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message}\nsupervisor stderr:\n${stderr || '(nothing)'}`);
+    });
+  return { child, controlUrl, ports, stateDir, waitFor };
+}
+
+const replicaPids = (status: PlatformStatus) =>
+  SERVICES.flatMap((service) => status.services[service].replicas.map((r) => r.pid ?? 0));
+
+describe('the local platform', () => {
+  it('serves through keep-alive proxies, recovers a killed replica with no failed order, and reports it by event', async () => {
+    const { controlUrl, ports, waitFor } = await startPlatform(2);
+    const ready = await waitFor(allReady, 30_000);
+    for (const service of SERVICES) {
+      for (const replica of ready.services[service].replicas) {
+        // A started Node.js process has used CPU; the wait figure is there to compare over time.
+        expect(replica.cpuMs).toBeGreaterThan(0);
+        expect(replica.runQueueWaitMs).toBeGreaterThanOrEqual(0);
+      }
+    }
+
+    // A long-poll with nothing changing answers at its timeout, with the same version.
+    const before = Date.now();
+    const unchanged = await fetchStatus(controlUrl, { after: ready.version, waitMs: 300 });
+    expect(Date.now() - before).toBeGreaterThanOrEqual(250);
+    expect(unchanged.version).toBe(ready.version);
+
+    // Round robin over the ready replicas, each answer saying who served it.
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`http://127.0.0.1:${ports['order-service']}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ product_id: 'PROD-001', quantity: 1, email: 'test@example.com' }),
+      });
+      expect(res.status).toBe(201);
+      servedBy.add(String(res.headers.get('x-served-by')));
+      await res.arrayBuffer();
+    }
+    expect([...servedBy].sort()).toEqual(['order-service-0', 'order-service-1']);
+
+    // Kill a replica under traffic: the watcher sees it leave rotation and its replacement arrive.
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${ports['order-service']}`, rps: 100 });
+    load.start();
+    await sleep(500);
+    const victim = ready.services['order-service'].replicas[0];
+    const seen: Array<{ ready: boolean; pid: number | null }> = [];
+    let watching: () => void = () => {};
+    const firstStatus = new Promise<void>((resolve) => (watching = resolve));
+    const watched = watchStatus(
+      controlUrl,
+      (status) => {
+        watching();
+        const replica = status.services['order-service'].replicas[0];
+        if (replica) seen.push({ ready: replica.ready, pid: replica.pid });
+        return replica?.ready === true && replica.pid !== victim?.pid;
+      },
+      { signal: AbortSignal.timeout(20_000) },
+    );
+    await firstStatus;
+    const killed = await fetch(`${controlUrl}/kill/order-service/${victim?.id}`, { method: 'POST' });
+    expect(killed.status).toBe(200);
+    await watched;
+    await sleep(300);
+    const samples = await load.stop();
+    expect(seen.some((s) => !s.ready)).toBe(true);
+    expect(seen.at(-1)).toMatchObject({ ready: true });
+    expect(seen.at(-1)?.pid).not.toBe(victim?.pid);
+    const after = await fetchStatus(controlUrl);
+    expect(after.services['order-service'].replicas[0]?.restarts).toBe(1);
+    expect(samples.length).toBeGreaterThan(50);
+    // Nothing lost to the kill: every order answered by a replica. (On a machine loaded by others a
+    // replica may shed load with its own 503; that is the service's admission control, not a
+    // request the platform dropped, which would be no answer, a 502, or a 503 from the proxy.)
+    expect(samples.filter((s) => s.status !== 201 && !(s.status === 503 && s.servedBy))).toEqual([]);
+
+    // Latency faults keep their API, and their expiry is an event too.
+    const added = await fetch(`${controlUrl}/latency/inventory-service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 50, jitterMs: 0, durationMs: 300 }),
+    });
+    expect(added.status).toBe(200);
+    expect((await fetchStatus(controlUrl)).faults).toHaveLength(1);
+    await waitFor((status) => status.faults.length === 0, 5000);
+    // Six replicas starting on two cores shared with other test files: its own waits bound it.
+  }, 90_000);
+
+  it('backs off a replica that keeps dying before it is ready instead of restarting it at once', async () => {
+    // An invalid setting makes every replica exit at start-up.
+    const { controlUrl } = await startPlatform(1, { LOG_LEVEL: 'not-a-level' });
+    const backoffs: number[] = [];
+    await watchStatus(
+      controlUrl,
+      (status) => {
+        const backoffMs = status.services['order-service'].replicas[0]?.backoffMs ?? 0;
+        if (backoffMs > 0 && backoffs.at(-1) !== backoffMs) backoffs.push(backoffMs);
+        return backoffMs >= 400;
+      },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+    // Each exit before readiness doubles the wait before the next start (a busy machine may answer
+    // a long-poll after a short back-off has already ended, so one may go unseen).
+    expect(backoffs.at(-1)).toBe(400);
+    expect(backoffs).toEqual([...new Set(backoffs)].sort((a, b) => a - b));
+    expect(backoffs.every((ms) => [100, 200, 400].includes(ms))).toBe(true);
+  });
+
+  it('frees the replica connection of a caller that hangs up before the answer', async () => {
+    const { controlUrl, ports, waitFor } = await startPlatform(1);
+    const ready = await waitFor(allReady, 30_000);
+    const replicaPort = ready.services['order-service'].replicas[0]?.port ?? 0;
+    // Established TCP connections whose local end is the replica's port (Linux's /proc/net/tcp:
+    // addresses in hex, state 01 = ESTABLISHED): the proxy's connections to it, seen from its side.
+    const connections = () =>
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        .filter(
+          ([, local, , state]) =>
+            state === '01' && Number.parseInt(local?.split(':')[1] ?? '', 16) === replicaPort,
+        ).length;
+    // Every order waits 300 ms on inventory-service; its callers give up after 100 ms.
+    const delay = await fetch(`${controlUrl}/latency/inventory-service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 300, jitterMs: 0, durationMs: 20_000 }),
+    });
+    expect(delay.status).toBe(200);
+    const order = (signal?: AbortSignal) =>
+      fetch(`http://127.0.0.1:${ports['order-service']}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ product_id: 'PROD-001', quantity: 1, email: 'test@example.com' }),
+        signal,
+      });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        order(AbortSignal.timeout(100)).then(
+          () => 'answered',
+          () => 'hung up',
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'hung up').length).toBeGreaterThan(10);
+    // Once their answers are due, none of those connections is held for a caller who left.
+    await sleep(1000);
+    expect(connections()).toBeLessThanOrEqual(2);
+    expect((await order()).status).toBe(201);
+  }, 60_000);
+
+  it('leaves no replica behind when its supervisor is SIGKILLed', async () => {
+    const { child, waitFor } = await startPlatform(1);
+    const pids = replicaPids(await waitFor(allReady, 30_000));
+    expect(pids.every((pid) => pid > 0 && alive(pid))).toBe(true);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 150 && pids.some(alive); i++) await sleep(100);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 60_000);
+});
+
+describe('stopLeftovers', () => {
+  it('stops recorded processes that are still ours and leaves a reused pid alone', async () => {
+    const stateDir = tempDir();
+    const replica = spawn(process.execPath, [join(repoRoot, 'apps/inventory-service/dist/main.js')], {
+      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(stateDir, 'data') },
+      stdio: 'ignore',
+    });
+    // A process that now holds a recorded pid but is not ours.
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    started.push(replica, stranger);
+    await sleep(300);
+    expect(alive(replica.pid ?? 0) && alive(stranger.pid ?? 0)).toBe(true);
+    writeFileSync(
+      join(stateDir, 'pids.json'),
+      JSON.stringify({
+        supervisor: stranger.pid,
+        replicas: [
+          { service: 'inventory-service', pid: replica.pid },
+          { service: 'order-service', pid: stranger.pid },
+        ],
+      }),
+    );
+    expect(await stopLeftovers(stateDir)).toEqual([replica.pid]);
+    expect(alive(replica.pid ?? 0)).toBe(false);
+    expect(alive(stranger.pid ?? 0)).toBe(true);
+  });
+});

@@ -1,0 +1,125 @@
+// Load generator benchmark: how well chaosctl's open-model generator keeps its schedule and how
+// honest its latency is. Against a trivial HTTP server in another process (it answers POST /orders
+// after SERVER_DELAY_MS and times itself from request to last byte), prints for each rate:
+// - the achieved rate (answers per second of run), the schedule lag (how late requests left, p50 and
+//   p99) and the generator's CPU (per request, and share of one core);
+// - at 50 and 1,000 requests/s, the generator's reported p50/p99 against the server's own;
+// - the highest rate the generator holds within 1% (achieved >= 99% of asked, none dropped) on its
+//   one core.
+// Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about a minute. 127.0.0.1
+// only. TRAFFIC_DIR=<dir with load.js> measures another build of the generator.
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const root = resolve(import.meta.dirname, '../..');
+const { LoadGenerator } = await import(
+  join(process.env.TRAFFIC_DIR ?? join(root, 'cli/dist/traffic'), 'load.js')
+);
+const RUN_S = Number(process.env.BENCH_RUN_S ?? 5);
+const SERVER_DELAY_MS = Number(process.env.SERVER_DELAY_MS ?? 10);
+
+// The server times each request with a high-resolution clock from its arrival to its last byte,
+// which is what the generator's figure should match, less the generator's own overhead.
+const SERVER = `
+import { createServer } from 'node:http';
+let times = [];
+const server = createServer((req, res) => {
+  const started = process.hrtime.bigint();
+  if (req.url === '/server-times') {
+    const sorted = times.sort((a, b) => a - b);
+    times = [];
+    res.end(JSON.stringify(sorted));
+    return;
+  }
+  req.resume();
+  req.on('end', () => {
+    res.on('finish', () => times.push(Number(process.hrtime.bigint() - started) / 1e6));
+    setTimeout(() => {
+      res.writeHead(201, { 'content-type': 'application/json', 'x-served-by': 'bench-server' });
+      res.end('{"id":"00000000-0000-0000-0000-000000000000","status":"confirmed"}');
+    }, ${SERVER_DELAY_MS});
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+process.on('SIGTERM', () => process.exit(0));`;
+
+const server = spawn(process.execPath, ['--input-type=module', '-e', SERVER], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const port = await new Promise((done, fail) => {
+  server.stdout.once('data', (chunk) => done(Number(String(chunk).trim())));
+  server.once('exit', () => fail(new Error('the trivial server exited')));
+});
+const url = `http://127.0.0.1:${port}`;
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const f1 = (n) => (n === undefined ? '   n/a' : n.toFixed(1).padStart(6));
+
+async function measure(rps, seconds = RUN_S) {
+  await (await fetch(`${url}/server-times`)).arrayBuffer();
+  const load = new LoadGenerator({ url, rps });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  load.start();
+  await sleep(seconds * 1000);
+  const samples = await load.stop();
+  const elapsedS = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  const answered = samples.filter((s) => s.status === 201);
+  const latencies = answered.map((s) => s.latencyMs).sort((a, b) => a - b);
+  const lags = samples.some((s) => s.lagMs !== undefined)
+    ? samples.map((s) => s.lagMs ?? 0).sort((a, b) => a - b)
+    : undefined;
+  const serverTimes = await (await fetch(`${url}/server-times`)).json();
+  return {
+    rps,
+    achieved: answered.length / seconds,
+    dropped: samples.length - answered.length,
+    lagP50: lags && pct(lags, 50),
+    lagP99: lags && pct(lags, 99),
+    cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, samples.length),
+    corePct: (cpuMs / (elapsedS * 1000)) * 100,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    serverP50: pct(serverTimes, 50),
+    serverP99: pct(serverTimes, 99),
+  };
+}
+
+const held = (r) => r.achieved >= 0.99 * r.rps && r.dropped === 0;
+
+try {
+  // JIT, first connections: not what a run-long figure should carry.
+  await measure(200, 1);
+  console.log(
+    `load generator benchmark (${RUN_S} s per rate; the server answers after ${SERVER_DELAY_MS} ms)`,
+  );
+  console.log(
+    '   rps  achieved  dropped  lag p50  lag p99  cpu/req  core%   p50    p99  | server p50    p99',
+  );
+  for (const rps of [50, 100, 1000, 5000]) {
+    const r = await measure(rps);
+    console.log(
+      `${String(rps).padStart(6)}  ${r.achieved.toFixed(0).padStart(8)}  ${String(r.dropped).padStart(7)}  ${f1(r.lagP50)}ms ${f1(r.lagP99)}ms ${r.cpuUsPerRequest.toFixed(0).padStart(5)}us ${r.corePct.toFixed(0).padStart(5)}% ${f1(r.p50)} ${f1(r.p99)}  |     ${f1(r.serverP50)} ${f1(r.serverP99)}`,
+    );
+    if (rps === 50 || rps === 1000)
+      console.log(
+        `        reported - server's own: p50 ${(r.p50 - r.serverP50).toFixed(2)} ms, p99 ${(r.p99 - r.serverP99).toFixed(2)} ms`,
+      );
+  }
+  let highest = 0;
+  for (const rps of [2000, 3000, 4000, 5000, 6000, 8000, 10000]) {
+    const r = await measure(rps);
+    console.log(
+      `  search ${rps}/s: achieved ${r.achieved.toFixed(0)}/s, dropped ${r.dropped}, lag p99 ${f1(r.lagP99)} ms, ${r.corePct.toFixed(0)}% of a core`,
+    );
+    if (!held(r)) break;
+    highest = rps;
+  }
+  console.log(`highest rate held within 1% on one core: ${highest || '< 2000'} requests/s`);
+} finally {
+  server.kill('SIGTERM');
+}

@@ -1,0 +1,300 @@
+// Local platform benchmark: what the supervisor's front proxies cost, and how fast a killed replica
+// is back. Prints
+// - orders/s and p50/p99 of a closed loop (CONNECTIONS clients, no think time) against the three
+//   services wired to each other directly, then through the local platform (1 replica each, so the
+//   only difference is the proxies in front of order-service and of its two downstreams);
+// - local pod-kill recovery (kill of an order-service replica -> its replacement ready, as the
+//   supervisor's status reports it by long-poll, as chaosctl learns it) over KILLS kills under
+//   100 orders/s of open-model traffic, with the failed requests counted, against the floor: a bare
+//   spawn of order-service until its /readyz answers 200, and a bare Fastify app until it listens.
+// Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
+// only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { watchStatus } from '../../cli/dist/drivers/local/platform.js';
+import { freePort } from '../../cli/dist/drivers/local/supervisor.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const supervisorDir = resolve(process.env.SUPERVISOR_DIR ?? join(root, 'cli/dist/drivers/local'));
+const { LoadGenerator } = await import(
+  join(process.env.TRAFFIC_DIR ?? join(root, 'cli/dist/traffic'), 'load.js')
+);
+const LOAD_S = Number(process.env.BENCH_LOAD_S ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const KILLS = Number(process.env.BENCH_KILLS ?? 20);
+const SERVICES = ['inventory-service', 'notification-service', 'order-service'];
+const ENV = { LOG_LEVEL: 'warn', SEED_STOCK: '100000000' };
+
+const children = new Set();
+const dirs = [];
+const tempDir = (name) => {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  dirs.push(dir);
+  return dir;
+};
+const run = (args, env) => {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+};
+const stopChild = (child) =>
+  new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', done);
+    child.kill('SIGTERM');
+  });
+
+async function get(url) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return { status: res.status, body: await res.json().catch(() => undefined) };
+}
+
+/** Polls every `everyMs` until `check` holds; bounded by `timeoutMs`. */
+async function until(check, { everyMs = 2, timeoutMs = 30_000, what = 'condition' } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+const ms = (n) => `${n.toFixed(0)} ms`;
+
+/** Closed loop: CONNECTIONS clients each place orders back to back for LOAD_S seconds. */
+async function closedLoop(url) {
+  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
+  const latencies = [];
+  let failed = 0;
+  const failures = {};
+  const end = performance.now() + LOAD_S * 1000;
+  const body = JSON.stringify({ product_id: 'PROD-001', quantity: 1, email: 'bench@example.com' });
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < end) {
+        const started = performance.now();
+        try {
+          const res = await pool.request({
+            path: '/orders',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+            headersTimeout: 10_000,
+          });
+          await res.body.dump();
+          if (res.statusCode !== 201) {
+            failed++;
+            failures[res.statusCode] = (failures[res.statusCode] ?? 0) + 1;
+          }
+        } catch (error) {
+          failed++;
+          failures[error.code] = (failures[error.code] ?? 0) + 1;
+        }
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / LOAD_S,
+    failed: failed ? `${failed} ${JSON.stringify(failures)}` : 0,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+  };
+}
+
+/** The three services wired to each other with no proxy: the platform's ceiling. */
+async function direct() {
+  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()])));
+  const started = SERVICES.map((service) =>
+    run([join(root, 'apps', service, 'dist/main.js')], {
+      ...ENV,
+      HOST: '127.0.0.1',
+      PORT: String(ports[service]),
+      DATA_DIR: tempDir(service),
+      INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
+      NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
+    }),
+  );
+  for (const service of SERVICES)
+    await until(async () => (await get(`http://127.0.0.1:${ports[service]}/readyz`)).status === 200, {
+      what: `${service} ready`,
+    });
+  const result = await closedLoop(`http://127.0.0.1:${ports['order-service']}`);
+  await Promise.all(started.map(stopChild));
+  return result;
+}
+
+async function startPlatform(replicas) {
+  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()])));
+  const controlPort = await freePort();
+  const stateDir = tempDir('platform');
+  const config = {
+    repoRoot: root,
+    dataDir: join(stateDir, 'data'),
+    replicas,
+    ports,
+    controlPort,
+    env: ENV,
+  };
+  const child = run([join(supervisorDir, 'supervisor-main.js'), JSON.stringify(config)], {});
+  const control = `http://127.0.0.1:${controlPort}`;
+  const status = async () => (await get(`${control}/status`)).body;
+  await until(
+    async () => Object.values((await status()).services).every((s) => s.replicas.every((r) => r.ready)),
+    { everyMs: 20, what: 'the local platform ready' },
+  );
+  return { child, control, status, orderUrl: `http://127.0.0.1:${ports['order-service']}` };
+}
+
+/** CPU time a process has used (user + system, ms), from /proc: robust to a busy machine. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function proxied() {
+  const platform = await startPlatform(1);
+  const before = cpuMs(platform.child.pid);
+  const result = await closedLoop(platform.orderUrl);
+  result.proxyCpuUs = ((cpuMs(platform.child.pid) - before) * 1000) / (result.rate * LOAD_S);
+  await stopChild(platform.child);
+  return result;
+}
+
+async function recovery() {
+  const platform = await startPlatform(2);
+  const load = new LoadGenerator({ url: platform.orderUrl, rps: 100 });
+  load.start();
+  await sleep(1000);
+  const times = [];
+  /** Kill to the replacement's spawn: the supervisor's own delay (startedAt is epoch ms). */
+  const respawns = [];
+  for (let i = 0; i < KILLS; i++) {
+    const id = `order-service-${i % 2}`;
+    const before = (await platform.status()).services['order-service'].replicas.find((r) => r.id === id);
+    const killedAt = performance.now();
+    const killedAtEpoch = Date.now();
+    const res = await fetch(`${platform.control}/kill/order-service/${id}`, { method: 'POST' });
+    await res.arrayBuffer();
+    // Learned by event, as chaosctl learns it: a long-poll the supervisor answers on the change.
+    let back;
+    const isBack = (status) => {
+      back = status.services['order-service'].replicas.find((r) => r.id === id);
+      return back.ready && back.pid !== before.pid;
+    };
+    await watchStatus(platform.control, isBack, { signal: AbortSignal.timeout(30_000) });
+    if (!back?.ready || back.pid === before.pid) throw new Error(`${id} was not back within 30 s`);
+    times.push(performance.now() - killedAt);
+    respawns.push(back.startedAt - killedAtEpoch);
+    await sleep(300);
+  }
+  respawns.sort((a, b) => a - b);
+  const samples = await load.stop();
+  await stopChild(platform.child);
+  times.sort((a, b) => a - b);
+  const failures = {};
+  // By status, and by who answered: a replica says so in X-Served-By, the proxy does not.
+  for (const s of samples.filter((s) => s.status === 0 || s.status >= 500)) {
+    const key = `${s.status}${s.servedBy ? ` from ${s.servedBy}` : ''}`;
+    failures[key] = (failures[key] ?? 0) + 1;
+  }
+  const failed = Object.values(failures).reduce((sum, n) => sum + n, 0);
+  return {
+    p50: pct(times, 50),
+    p95: pct(times, 95),
+    respawnP50: pct(respawns, 50),
+    failed: failed ? `${failed} ${JSON.stringify(failures)}` : 0,
+    requests: samples.length,
+  };
+}
+
+/** Spawn to ready, `count` times: what no supervisor can beat. */
+async function floor(args, env, readyPath, count = 10) {
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = run(args, { ...env, PORT: String(port) });
+    await until(async () => (await fetch(`http://127.0.0.1:${port}${readyPath}`)).status === 200, {
+      everyMs: 1,
+      what: 'a bare spawn ready',
+    });
+    times.push(performance.now() - started);
+    await stopChild(child);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 50), p95: pct(times, 95) };
+}
+
+const bareFastify = `
+import Fastify from 'fastify';
+const app = Fastify();
+app.get('/', async () => 'ok');
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
+
+try {
+  console.log(
+    `local platform benchmark (${LOAD_S} s closed loop, ${CONNECTIONS} connections; ${KILLS} kills)`,
+  );
+  if (process.env.BENCH_ONLY === 'recovery') {
+    await recoveryFigures();
+    process.exitCode = 0;
+  } else {
+    const plain = await direct();
+    const platform = await proxied();
+    const line = (name, r) =>
+      `  ${name.padEnd(24)} ${r.rate.toFixed(0).padStart(6)} orders/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  failed ${r.failed}`;
+    console.log('throughput (1 replica per service)');
+    console.log(line('direct', plain));
+    console.log(line('through the platform', platform));
+    console.log(`  platform/direct: ${(platform.rate / plain.rate).toFixed(2)}x`);
+    console.log(`  supervisor (all proxy hops) CPU per order: ${platform.proxyCpuUs.toFixed(0)} us`);
+    // BENCH_ONLY=throughput: the first half alone, for quick interleaved comparisons.
+    if (process.env.BENCH_ONLY !== 'throughput') await recoveryFigures();
+  }
+} finally {
+  await Promise.all([...children].map(stopChild));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+
+async function recoveryFigures() {
+  const orderFloor = await floor(
+    [join(root, 'apps/order-service/dist/main.js')],
+    { ...ENV, HOST: '127.0.0.1', DATA_DIR: tempDir('floor'), INVENTORY_URL: 'http://127.0.0.1:9' },
+    '/readyz',
+  );
+  const fastifyFloor = await floor(
+    ['--input-type=module', '-e', bareFastify],
+    { NODE_PATH: join(root, 'node_modules') },
+    '/',
+  );
+  const kills = await recovery();
+  console.log(`recovery of a killed order-service replica (2 replicas, 100 orders/s)`);
+  console.log(
+    `  local platform           p50 ${ms(kills.p50)}  p95 ${ms(kills.p95)}  failed ${kills.failed} of ${kills.requests} requests`,
+  );
+  console.log(
+    `  kill to respawn          p50 ${ms(kills.respawnP50)} (the supervisor's delay before the new process)`,
+  );
+  console.log(
+    `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200)`,
+  );
+  console.log(
+    `  floor: bare Fastify     p50 ${ms(fastifyFloor.p50)}  p95 ${ms(fastifyFloor.p95)} (spawn to listening)`,
+  );
+  console.log(`  recovery/floor (order-service): ${(kills.p50 / orderFloor.p50).toFixed(2)}x`);
+}
