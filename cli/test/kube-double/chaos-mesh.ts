@@ -197,10 +197,15 @@ export class ChaosMeshController {
       desiredPhase === 'Run' &&
       !this.pending.has(`${key}/duration`)
     ) {
-      // desiredphase.Step requeues for the remaining duration.
+      // desiredphase.Step requeues for the remaining duration, and again on a reconcile that finds
+      // it not yet over: a timer can fire up to a millisecond early by Date.now(), which counts
+      // whole milliseconds on another clock than the timer's.
       this.pending.set(
         `${key}/duration`,
-        this.timers.after(started + durationMs - Date.now(), () => this.reconcile(resource, namespace, name)),
+        this.timers.after(started + durationMs - Date.now(), () => {
+          this.pending.delete(`${key}/duration`);
+          this.reconcile(resource, namespace, name);
+        }),
       );
     }
   }
