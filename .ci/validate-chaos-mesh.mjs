@@ -18,13 +18,13 @@ const { networkChaos, stressChaos } = await import(join(root, 'cli/dist/backends
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addFormat('int32', true).addFormat('int64', true);
-const validators = new Map();
-const schemas = new Map();
+/** By `Kind/version`: the CRD's schema and its compiled validator. */
+const kinds = new Map();
 for (const file of ['chaos-mesh.org_networkchaos.yaml', 'chaos-mesh.org_stresschaos.yaml']) {
   const crd = parse(readFileSync(join(crds, file), 'utf8'));
   for (const version of crd.spec.versions) {
-    validators.set(`${crd.spec.names.kind}/${version.name}`, ajv.compile(version.schema.openAPIV3Schema));
-    schemas.set(`${crd.spec.names.kind}/${version.name}`, version.schema.openAPIV3Schema);
+    const schema = version.schema.openAPIV3Schema;
+    kinds.set(`${crd.spec.names.kind}/${version.name}`, { validate: ajv.compile(schema), schema });
   }
 }
 
@@ -72,23 +72,21 @@ function unknownFields(value, schema, path) {
 let failed = 0;
 for (const object of objects) {
   const [, version] = object.apiVersion.split('/');
-  const validate = validators.get(`${object.kind}/${version}`);
-  if (!validate) {
+  const kind = kinds.get(`${object.kind}/${version}`);
+  if (!kind) {
     console.error(`chaos-mesh: no CRD schema for ${object.kind} ${object.apiVersion} in ${crds}`);
     failed++;
-  } else if (!validate(object)) {
+    continue;
+  }
+  if (!kind.validate(object)) {
     console.error(
-      `chaos-mesh: ${object.kind} ${object.metadata.name} is invalid: ${ajv.errorsText(validate.errors)}`,
+      `chaos-mesh: ${object.kind} ${object.metadata.name} is invalid: ${ajv.errorsText(kind.validate.errors)}`,
     );
     failed++;
-  } else if (
-    unknownFields(object.spec, schemas.get(`${object.kind}/${version}`).properties.spec, 'spec').length
-  ) {
-    const unknown = unknownFields(
-      object.spec,
-      schemas.get(`${object.kind}/${version}`).properties.spec,
-      'spec',
-    );
+    continue;
+  }
+  const unknown = unknownFields(object.spec, kind.schema.properties.spec, 'spec');
+  if (unknown.length) {
     console.error(
       `chaos-mesh: ${object.kind} ${object.metadata.name} sets fields the CRD does not declare: ${unknown.join(', ')}`,
     );
@@ -99,7 +97,7 @@ for (const object of objects) {
 }
 // A schema that accepted anything would prove nothing: a wrong object must be refused.
 const wrong = { ...objects[0], spec: { ...objects[0].spec, direction: 'sideways' } };
-if (validators.get('NetworkChaos/v1alpha1')?.(wrong)) {
+if (kinds.get('NetworkChaos/v1alpha1')?.validate(wrong)) {
   console.error('chaos-mesh: the NetworkChaos schema accepted direction "sideways"');
   failed++;
 }

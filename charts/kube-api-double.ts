@@ -70,8 +70,9 @@ export class KubeApiDouble {
       };
       const path = new URL(req.url ?? '/', 'http://double').pathname;
       // A missing object or path is a 404 with a Status body (api-concepts "Response status kind";
-      // k8s.io/apimachinery/pkg/api/errors NewNotFound): helm's `lookup` reads it as "not there".
-      // Every write is answered the same way: this double serves reads only.
+      // the shape of k8s.io/apimachinery/pkg/api/errors NewNotFound, simplified: no message or
+      // details, since helm's `lookup` reads only the code as "not there"). Every write is
+      // answered the same way: this double serves reads only.
       const notFound = () =>
         json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
       if (req.method !== 'GET') return notFound();

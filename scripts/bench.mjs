@@ -14,13 +14,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { freePort } from '../cli/dist/drivers/local/supervisor.js';
+import { cpuOf, freePort } from '../cli/dist/drivers/local/supervisor.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -140,16 +140,7 @@ async function freshSchemaUrl() {
 }
 
 /** CPU milliseconds (user + system) a process has used so far, from /proc (Linux; else NaN). */
-function cpuMs(pid) {
-  try {
-    // Fields after the command name: state is the 3rd, utime the 14th, stime the 15th, in ticks.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return Number.NaN;
-  }
-}
-const CLOCK_TICKS_PER_S = 100; // USER_HZ, 100 on every Linux architecture node runs on
+const cpuMs = async (pid) => (await cpuOf(pid)).cpuMs ?? Number.NaN;
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -163,7 +154,7 @@ async function measure(origin, request, processes = []) {
     const latencies = [];
     const statuses = {};
     let sent = 0;
-    const cpuBefore = processes.map(({ pid }) => cpuMs(pid));
+    const cpuBefore = await Promise.all(processes.map(({ pid }) => cpuMs(pid)));
     const began = performance.now();
     const stopAt = began + durationS * 1000;
     await Promise.all(
@@ -185,8 +176,9 @@ async function measure(origin, request, processes = []) {
       }),
     );
     latencies.sort((a, b) => a - b);
+    const cpuAfter = await Promise.all(processes.map(({ pid }) => cpuMs(pid)));
     const cpuPerRequest = Object.fromEntries(
-      processes.map(({ name, pid }, i) => [name, (cpuMs(pid) - cpuBefore[i]) / latencies.length]),
+      processes.map(({ name }, i) => [name, (cpuAfter[i] - cpuBefore[i]) / latencies.length]),
     );
     return {
       cpuPerRequest,

@@ -26,7 +26,7 @@ import { writeReports } from './reporters/write.js';
 import { MAX_RPS } from './traffic/load.js';
 import { VERSION } from './version.js';
 
-export type BackendChoice = 'auto' | 'local' | 'kubernetes' | 'chaos-mesh';
+type BackendChoice = 'auto' | 'local' | 'kubernetes' | 'chaos-mesh';
 
 export interface CommonOptions {
   driver: 'local' | 'kubernetes';
@@ -51,7 +51,7 @@ export interface CommonOptions {
   pushgateway?: string;
 }
 
-export function createDriver(opts: CommonOptions): Driver {
+function createDriver(opts: CommonOptions): Driver {
   if (opts.driver === 'local') return new LocalDriver(opts.stateDir);
   const cluster = loadCluster({
     kubeconfig: opts.kubeconfig,
@@ -64,11 +64,8 @@ export function createDriver(opts: CommonOptions): Driver {
   });
 }
 
-export async function createBackend(
-  driver: Driver,
-  choice: BackendChoice,
-  opts: CommonOptions,
-): Promise<Backend> {
+async function createBackend(driver: Driver, opts: CommonOptions): Promise<Backend> {
+  const choice = opts.backend;
   if (driver instanceof LocalDriver) {
     if (choice !== 'auto' && choice !== 'local')
       throw new UsageError(`--backend ${choice} needs --driver kubernetes`);
@@ -160,7 +157,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
   let backend: Backend;
   try {
     const where = await driver.connect();
-    backend = await createBackend(driver, opts.backend, opts);
+    backend = await createBackend(driver, opts);
     // Every experiment's target and options are checked against the backend before anything runs.
     for (const spec of specs) backend.injection(spec);
     // Before any fault: where it will land.
@@ -228,7 +225,7 @@ async function dryRun(specs: ExperimentSpec[], opts: CommonOptions): Promise<voi
   try {
     driver = createDriver(opts);
     where = await driver.connect();
-    const backend = await createBackend(driver, opts.backend, opts);
+    const backend = await createBackend(driver, opts);
     plans = await Promise.all(specs.map((spec) => backend.injection(spec).plan()));
     where += `, ${backend.name} backend`;
   } catch (error) {

@@ -4,7 +4,6 @@
 // names the problem of the old driver it proves fixed (issues 8 and 9).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,7 +12,8 @@ import { ChaosMeshBackend } from '../src/backends/chaos-mesh/index.js';
 import { loadCluster } from '../src/drivers/kubernetes/cluster.js';
 import { KubeClient } from '../src/drivers/kubernetes/kube-client.js';
 import { KubernetesDriver } from '../src/drivers/kubernetes/kubernetes-driver.js';
-import { cli, freeBasePort, repoRoot, runChaosctl, validateReport } from './harness.js';
+import { freePort } from '../src/drivers/local/supervisor.js';
+import { cli, freeBasePort, repoRoot, runChaosctl, testTraffic, validateReport } from './harness.js';
 import { CHAOSCTL_USER, ContainerModel, installPlatform, startCluster, until } from './kube-platform.js';
 
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-kube-'));
@@ -35,19 +35,7 @@ const kube = (reportDir: string, namespace = 'shop') => [
   '--url',
   `http://127.0.0.1:${base}`,
   `inventory-service=http://127.0.0.1:${base + 1}`,
-  '--rps',
-  '20',
-  '--warmup',
-  '1s',
-  // A timed fault's latency is normal again at the first one-second span after removal with its
-  // p95 in band: a one-second cooldown has barely one such span, and a single slow request (another
-  // test file's burst on two cores) falls in all of them; in two seconds it cannot.
-  '--cooldown',
-  '2s',
-  '--max-p95',
-  '10s',
-  '--report-dir',
-  join(work, reportDir),
+  ...testTraffic(join(work, reportDir)),
 ];
 
 /** A short network-delay, for the tests about what happens around it rather than the delay itself. */
@@ -356,12 +344,7 @@ describe('which cluster, and when it cannot be used', () => {
 
   it('exits 3 for an API server that cannot be reached, before any fault', async () => {
     const dead = join(work, 'dead-kubeconfig');
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     writeFileSync(
       dead,
       readFileSync(cluster.kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/g, `127.0.0.1:${closed}`),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { alive } from '../src/drivers/local/platform.js';
-import { cli, freeBasePort, localUp, repoRoot, runChaosctl, validateReport } from './harness.js';
+import { cli, freeBasePort, localUp, repoRoot, runChaosctl, testTraffic, validateReport } from './harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-test-'));
 const stateDir = join(work, 'state');
@@ -18,19 +18,7 @@ const experiment = (reportDir: string) => [
   'local',
   '--state-dir',
   stateDir,
-  '--rps',
-  '20',
-  '--warmup',
-  '1s',
-  // Room after a timed fault's removal for a one-second span clear of a stray slow request (see
-  // chaosctl-kubernetes.test.ts).
-  '--cooldown',
-  '2s',
-  '--report-dir',
-  join(work, reportDir),
-  // These tests prove the mechanics; latency on a busy CI machine is not what they measure.
-  '--max-p95',
-  '10s',
+  ...testTraffic(join(work, reportDir)),
 ];
 
 const validJunit = (file: string) =>

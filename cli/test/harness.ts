@@ -70,6 +70,26 @@ export async function localUp(stateDir: string, cwd: string): Promise<Run & { ba
   return { ...up, base };
 }
 
+/**
+ * The traffic flags every end-to-end experiment shares: a low rate and short phases. A timed
+ * fault's latency is normal again at the first one-second span after removal with its p95 in band:
+ * a one-second cooldown has barely one such span, and a single slow request (another test file's
+ * burst on two cores) falls in all of them; in two seconds it cannot. The p95 limit is loose: these
+ * tests prove the mechanics, not latency on a busy CI machine.
+ */
+export const testTraffic = (reportDir: string) => [
+  '--rps',
+  '20',
+  '--warmup',
+  '1s',
+  '--cooldown',
+  '2s',
+  '--max-p95',
+  '10s',
+  '--report-dir',
+  reportDir,
+];
+
 const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
 addFormats.default(ajv);
 /** The report schema users validate against (docs/schemas). */

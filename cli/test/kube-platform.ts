@@ -14,9 +14,10 @@ import {
   PolicyV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import { waitFor } from './kube-double/fixtures.js';
 import { type ExecContext, KubeDouble, type KubeDoubleOptions } from './kube-double/index.js';
 
-export const SERVICES = ['order-service', 'inventory-service', 'notification-service'] as const;
+const SERVICES = ['order-service', 'inventory-service', 'notification-service'] as const;
 export const CHAOSCTL_USER = 'system:serviceaccount:shop:chaosctl';
 
 export async function startCluster(options?: KubeDoubleOptions) {
@@ -51,7 +52,7 @@ export async function startCluster(options?: KubeDoubleOptions) {
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
-export function deployment(name: string, replicas: number): V1Deployment {
+function deployment(name: string, replicas: number): V1Deployment {
   const labels = { 'app.kubernetes.io/name': name };
   return {
     metadata: { name, labels },
@@ -110,12 +111,9 @@ export async function installPlatform(c: Cluster, namespace = 'shop', labels: Re
   }, 10_000);
 }
 
+/** Polls `check` every 25 ms until it holds (fixtures.ts waitFor); rejects after `timeoutMs`. */
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(async () => (await check()) || undefined, timeoutMs, 25);
 }
 
 /** What runs in the containers, per pod: tc's qdiscs, and busy-loops in a CPU-limited cgroup. */
@@ -125,8 +123,6 @@ export class ContainerModel {
   readonly execs: Array<{ pod: string; container: string; argv: string[] }> = [];
   private readonly burners = new Map<string, Set<AbortController>>();
   private readonly cpu = new Map<string, { usage: number; throttled: number; at: number }>();
-  /** When false, tc refuses prio and u32 as a kernel without them would. */
-  filtersSupported = true;
 
   constructor(
     kube: KubeDouble,
@@ -182,18 +178,14 @@ export class ContainerModel {
       this.qdiscs.delete(pod);
       return 0;
     }
-    if (script.includes('tc qdisc replace dev eth0 root handle 1a7e:')) return this.replace(pod, script, ctx);
+    if (script.includes('tc qdisc replace dev eth0 root handle 1a7e:')) return this.replace(pod, script);
     ctx.stderr(`sh: unknown command in the container model: ${script.slice(0, 80)}\n`);
     return 127;
   }
 
-  private replace(pod: string, script: string, ctx: ExecContext): number {
+  private replace(pod: string, script: string): number {
     const netem = /netem (delay \S+(?: \S+)?)/.exec(script)?.[1] ?? '';
     const scoped = script.includes(' prio ');
-    if (scoped && !this.filtersSupported) {
-      ctx.stderr('Error: Specified qdisc kind is unknown.\n');
-      return 2;
-    }
     const filters = [...script.matchAll(/match ip dst (\S+)/g)].map((m) => m[1] as string);
     this.qdiscs.set(pod, { handle: scoped ? 'prio' : 'netem', netem, packets: 0, filters });
     return 0;

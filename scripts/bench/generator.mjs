@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const { LoadGenerator } = await import(
@@ -54,7 +55,6 @@ const port = await new Promise((done, fail) => {
 });
 const url = `http://127.0.0.1:${port}`;
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 const f1 = (n) => (n === undefined ? '   n/a' : n.toFixed(1).padStart(6));
 
 async function measure(rps, seconds = RUN_S) {

@@ -10,13 +10,14 @@
 // Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
 // only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { watchStatus } from '../../cli/dist/drivers/local/platform.js';
-import { freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { cpuOf, freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const supervisorDir = resolve(process.env.SUPERVISOR_DIR ?? join(root, 'cli/dist/drivers/local'));
@@ -68,7 +69,6 @@ async function until(check, { everyMs = 2, timeoutMs = 30_000, what = 'condition
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 const ms = (n) => `${n.toFixed(0)} ms`;
 
 /** Closed loop: CONNECTIONS clients each place orders back to back for LOAD_S seconds. */
@@ -159,17 +159,17 @@ async function startPlatform(replicas) {
 }
 
 /** CPU time a process has used (user + system, ms), from /proc: robust to a busy machine. */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+async function cpuMs(pid) {
+  const used = (await cpuOf(pid)).cpuMs;
+  if (used === null) throw new Error(`cannot read the CPU time of process ${pid} from /proc`);
+  return used;
 }
 
 async function proxied() {
   const platform = await startPlatform(1);
-  const before = cpuMs(platform.child.pid);
+  const before = await cpuMs(platform.child.pid);
   const result = await closedLoop(platform.orderUrl);
-  result.proxyCpuUs = ((cpuMs(platform.child.pid) - before) * 1000) / (result.rate * LOAD_S);
+  result.proxyCpuUs = (((await cpuMs(platform.child.pid)) - before) * 1000) / (result.rate * LOAD_S);
   await stopChild(platform.child);
   return result;
 }
@@ -252,7 +252,6 @@ try {
   );
   if (process.env.BENCH_ONLY === 'recovery') {
     await recoveryFigures();
-    process.exitCode = 0;
   } else {
     const plain = await direct();
     const platform = await proxied();

@@ -2,7 +2,7 @@ import { createServiceApp, type Database, type Downstream } from '@chaos-platfor
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createOrderMetrics, type OrderMetrics } from './metrics.js';
-import { OrdersStore, oldestUndelivered } from './orders-store.js';
+import { OrdersStore } from './orders-store.js';
 import { orderRoutes } from './routes.js';
 
 export interface AppDeps {
@@ -28,7 +28,7 @@ export async function buildApp({ config, db, inventory, notification, logger }: 
     // Only the database: inventory or notification being down must not make this pod unready.
     readiness: [() => db.ping()],
     routes: async (scope) => {
-      metrics = createOrderMetrics(scope, orders, [inventory, notification], () => oldestUndelivered(db));
+      metrics = createOrderMetrics(scope, orders, [inventory, notification]);
       await scope.register(orderRoutes, { orders, inventory, metrics });
     },
   });

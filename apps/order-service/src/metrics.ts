@@ -19,8 +19,6 @@ export function createOrderMetrics(
   app: FastifyInstance,
   orders: OrdersStore,
   downstreams: readonly Downstream[],
-  /** When the oldest undelivered outbox message was written (ISO time), if any. */
-  oldestUndelivered: () => Promise<string | undefined>,
 ): OrderMetrics {
   const { Counter, Gauge, Histogram } = app.metrics.client;
 
@@ -60,7 +58,7 @@ export function createOrderMetrics(
     name: 'outbox_oldest_pending_age_seconds',
     help: 'Age of the oldest undelivered outbox message (0 when none): how far delivery lags behind orders',
     async collect() {
-      const oldest = await oldestUndelivered();
+      const oldest = await orders.oldestUndelivered();
       this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
     },
   });

@@ -181,6 +181,14 @@ export class OrdersStore {
     );
   }
 
+  /** When the oldest undelivered outbox message was written (ISO time), or undefined when none is. */
+  async oldestUndelivered(): Promise<string | undefined> {
+    const [row] = await this.db.query<{ oldest: string | null }>(
+      'SELECT MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL',
+    );
+    return row?.oldest ?? undefined;
+  }
+
   async outboxEntry(orderId: string, kind: OutboxKind): Promise<Record<string, unknown> | undefined> {
     const [row] = await this.db.query(
       `SELECT order_id, kind, payload, attempts, next_attempt_at_ms, locked_until_ms, delivered_at, last_error, created_at
@@ -220,14 +228,4 @@ export class OrdersStore {
     if (!row) throw new Error(`order ${id} vanished inside its transaction`);
     return row;
   }
-}
-
-// ---- Outbox lag, for the metrics (issue 11) ----------------------------------------------------
-
-/** When the oldest undelivered outbox message was written (ISO time), or undefined when none is. */
-export async function oldestUndelivered(db: Queryable): Promise<string | undefined> {
-  const [row] = await db.query<{ oldest: string | null }>(
-    'SELECT MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL',
-  );
-  return row?.oldest ?? undefined;
 }

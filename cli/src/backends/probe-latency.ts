@@ -1,4 +1,6 @@
 // The latency a caller sees from a service: the median of a few GET /healthz, bounded in time.
+import { median } from '../experiments/statistics.js';
+
 export async function probeLatency(url: string, tries = 3): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < tries; i++) {
@@ -6,7 +8,7 @@ export async function probeLatency(url: string, tries = 3): Promise<number> {
     await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.arrayBuffer());
     times.push(performance.now() - started);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+  return median(times);
 }
 
 /** Verified when callers see the target at least half the injected delay slower. */

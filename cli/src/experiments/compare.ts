@@ -10,7 +10,7 @@ import { type Comparison, compareRuns, type MinEffect, showMinEffect } from './s
 export const experimentOf = (runName: string) => /^(.*) #\d+$/.exec(runName)?.[1] ?? runName;
 
 /** What the gate compares: both are "higher is worse" and in ms, so one minimum effect fits both. */
-export const GATED = {
+const GATED = {
   recoveryMs: (e: ExperimentResult) => e.recovery.totalMs,
   p95DuringMs: (e: ExperimentResult) => e.traffic.during.p95Ms,
 } as const;

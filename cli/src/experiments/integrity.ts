@@ -1,5 +1,6 @@
 // After the chaos: was anything lost or oversold? Every order acknowledged with 201 must read back
 // confirmed, and each product's available + reserved must still equal what it was before.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sample } from '../traffic/load.js';
 
 export type StockTotals = Record<string, number>;
@@ -63,7 +64,7 @@ async function readsBackConfirmed(orderUrl: string, id: string): Promise<boolean
     } catch {
       // retried below
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
   return false;
 }

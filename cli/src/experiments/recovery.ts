@@ -2,7 +2,7 @@
 // served normally again (phases). Pure functions over samples, so they are tested on synthetic
 // timelines. Every time is epoch ms; every phase is reported in ms from the fault's injection.
 import type { Sample } from '../traffic/load.js';
-import { failed, type WindowStats, windowStats } from '../traffic/stats.js';
+import { buckets, failed, type WindowStats, windowStats } from '../traffic/stats.js';
 
 const completedAt = (s: Sample) => s.completedAt;
 
@@ -58,7 +58,7 @@ export const PHASES = [
 ] as const satisfies ReadonlyArray<readonly [keyof Phases, string]>;
 
 /** The latency a span's p95 may reach and still count as normal: twice the baseline p95, and at least 50 ms above it (scheduling noise on a shared machine). */
-export const latencyBand = (before: WindowStats) => Math.max(before.p95Ms * 2, before.p95Ms + 50);
+const latencyBand = (before: WindowStats) => Math.max(before.p95Ms * 2, before.p95Ms + 50);
 
 const SPAN_MS = 1000;
 const BUCKET_MS = 100;
@@ -77,7 +77,7 @@ export function phases(
 ): Phases {
   const from = (at: number | undefined) =>
     at === undefined ? null : Math.max(0, Math.round(at - injectedAt));
-  const touched = samples.filter((s) => completedAt(s) >= injectedAt).sort((a, b) => a.dueAt - b.dueAt);
+  const touched = samples.filter((s) => completedAt(s) >= injectedAt);
   const failures = touched.filter(failed);
   const firstFailure = failures.length ? Math.min(...failures.map(completedAt)) : undefined;
   const lastFailure = failures.length ? Math.max(...failures.map(completedAt)) : undefined;
@@ -85,20 +85,17 @@ export function phases(
   // Latency normal: the start of the first one-second span (on a 100 ms grid, by due time) after
   // the fault ended whose requests have no failure and a p95 within the band.
   const band = latencyBand(windowStats(samples.filter((s) => completedAt(s) < injectedAt)));
-  const buckets = new Map<number, Sample[]>();
-  for (const s of touched) {
-    if (s.dueAt < faultEndedAt) continue;
-    const key = Math.floor((s.dueAt - faultEndedAt) / BUCKET_MS);
-    const bucket = buckets.get(key);
-    if (bucket) bucket.push(s);
-    else buckets.set(key, [s]);
-  }
-  const lastKey = Math.max(-1, ...buckets.keys());
+  const after = buckets(
+    touched.filter((s) => s.dueAt >= faultEndedAt),
+    faultEndedAt,
+    BUCKET_MS,
+  );
+  const lastKey = Math.max(-1, ...after.keys());
   const span = SPAN_MS / BUCKET_MS;
   let latencyNormalAt: number | undefined;
   // The last span may be cut short by the end of the traffic: half a span still counts.
   for (let start = 0; start + span / 2 - 1 <= lastKey; start++) {
-    const requests = Array.from({ length: span }, (_, i) => buckets.get(start + i) ?? []).flat();
+    const requests = Array.from({ length: span }, (_, i) => after.get(start + i) ?? []).flat();
     const stats = windowStats(requests);
     if (stats.failed === 0 && stats.p95Ms <= band) {
       latencyNormalAt = faultEndedAt + start * BUCKET_MS;

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
+import { victimCount } from '../faults/pod-kill.js';
 import { LoadGenerator } from '../traffic/load.js';
 import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
@@ -363,7 +364,7 @@ async function outageCheck(
   if (replicas.filter((r) => !r.terminating).length === 1)
     warnings.push(`${spec.service} has a single replica: any fault is an outage`);
   if (spec.type === 'pod-kill') {
-    const count = spec.count === 'all' ? ready : (spec.count ?? 1);
+    const count = victimCount(spec, ready);
     if (count >= ready && !allowOutage)
       throw new Error(
         `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,

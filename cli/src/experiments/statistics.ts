@@ -16,7 +16,7 @@ export interface BootstrapOptions {
 export const BOOTSTRAP: BootstrapOptions = { resamples: 2000, confidence: 0.95, seed: 1 };
 
 /** Below this many runs on either side a comparison has no idea of its own noise: inconclusive. */
-export const MIN_RUNS = 3;
+const MIN_RUNS = 3;
 
 /** mulberry32: a small, well-distributed 32-bit PRNG; uniform in [0, 1). */
 export function prng(seed: number): () => number {

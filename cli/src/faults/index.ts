@@ -5,7 +5,7 @@ import type { FaultModule } from './fault.js';
 import { networkDelay } from './network-delay.js';
 import { podKill } from './pod-kill.js';
 
-export const FAULTS: { [T in FaultType]: FaultModule<T> } = {
+const FAULTS: { [T in FaultType]: FaultModule<T> } = {
   'pod-kill': podKill,
   'network-delay': networkDelay,
   'cpu-stress': cpuStress,

@@ -1,6 +1,7 @@
 // pod-kill: replicas of the target die at once (deleted, evicted, or crashed with grace 0). It is
 // a disruption: recovery is the platform's (old replicas terminated, capacity restored, users
 // served again), measured from the kill.
+import type { SpecOf } from '../experiments/spec.js';
 import { prng } from '../experiments/statistics.js';
 import type { FaultModule } from './fault.js';
 
@@ -15,6 +16,10 @@ export const podKill: FaultModule<'pod-kill'> = {
     return `${how} ${count} ${spec.service} replica${count === '1' ? '' : 's'}${grace}`;
   },
 };
+
+/** How many replicas a pod-kill takes out of `ready`: `--count`, `all` of them, or one. */
+export const victimCount = (spec: SpecOf<'pod-kill'>, ready: number): number =>
+  spec.count === 'all' ? ready : (spec.count ?? 1);
 
 /** `count` victims chosen at random among candidates (sorted by name first, so a seed is reproducible). */
 export function pickVictims<T extends { name: string }>(

@@ -5,7 +5,7 @@ import { formatMs } from '../experiments/duration.js';
 import { PHASES } from '../experiments/recovery.js';
 import type { ExperimentResult } from '../experiments/runner.js';
 import type { RepeatSummary, Report } from './report.js';
-import { describePhases, REPEAT_FIGURES, showDifference, showEstimate, showValue } from './summary.js';
+import { describePhases, percent, showDifference, showEstimate, shownFigures, showValue } from './summary.js';
 
 const esc = (text: string) =>
   text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] ?? c);
@@ -169,7 +169,6 @@ function markersOf(e: ExperimentResult, injectedAt: number): Marker[] {
   }));
 }
 
-const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
 const anchor = (index: number) => `experiment-${index + 1}`;
 
 function integrityOf(e: ExperimentResult): string {
@@ -191,14 +190,10 @@ function verdictTable(experiments: ExperimentResult[]): string {
 function repeatsTable(repeats: RepeatSummary[]): string {
   const rows = repeats
     .map((r) => {
-      const figures = REPEAT_FIGURES.flatMap(([figure, label]) => {
-        const estimate = r.figures[figure];
-        return estimate && !(figure === 'faultEndedMs' && estimate.median === 0)
-          ? [
-              `${esc(label)}: ${esc(showEstimate(estimate, figure))}${estimate.runs < r.runs ? ` <small>(${estimate.runs} runs)</small>` : ''}`,
-            ]
-          : [];
-      });
+      const figures = shownFigures(r).map(
+        ({ figure, label, estimate }) =>
+          `${esc(label)}: ${esc(showEstimate(estimate, figure))}${estimate.runs < r.runs ? ` <small>(${estimate.runs} runs)</small>` : ''}`,
+      );
       const baseline = r.baseline
         ? `<td class="gate ${r.baseline.verdict}">${r.baseline.verdict.toUpperCase()} <small>(min effect ${esc(r.baseline.minEffect)})</small><br>${Object.entries(
             r.baseline.checks,

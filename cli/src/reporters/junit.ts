@@ -1,6 +1,7 @@
 // JUnit XML as Jenkins' junit step reads it: a testsuite per experiment, a testcase per threshold.
 import type { ExperimentResult, ThresholdResult } from '../experiments/runner.js';
 import type { Report } from './report.js';
+import { percent } from './summary.js';
 
 const xmlEscape = (text: string) =>
   text.replace(
@@ -11,11 +12,7 @@ const xmlEscape = (text: string) =>
 const seconds = (from: string, to: string) => ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(3);
 
 const show = (value: number | boolean, unit: ThresholdResult['unit']) =>
-  typeof value === 'boolean'
-    ? String(value)
-    : unit === 'ratio'
-      ? `${(value * 100).toFixed(2)}%`
-      : `${value} ms`;
+  typeof value === 'boolean' ? String(value) : unit === 'ratio' ? percent(value) : `${value} ms`;
 
 function testcase(experiment: ExperimentResult, t: ThresholdResult): string {
   const name = t.unit === 'boolean' ? t.name : `${t.name} <= ${show(t.limit, t.unit)}`;

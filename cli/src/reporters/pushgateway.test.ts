@@ -1,19 +1,10 @@
 // The Pushgateway marker against a real Pushgateway (Debian's prometheus-pushgateway): every
 // experiment of a run stays, each in its own group, whatever its name holds.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort } from '../drivers/local/supervisor.js';
 import type { ExperimentResult } from '../experiments/runner.js';
 import { groupUrl, PushgatewayMarker } from './pushgateway.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 // Only what the marker reads of a result.
 const result = (name: string, status: ExperimentResult['status'], totalMs: number | null) =>

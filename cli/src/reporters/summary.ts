@@ -6,13 +6,12 @@ import type { ExperimentResult, ThresholdResult } from '../experiments/runner.js
 import type { Comparison, Estimate } from '../experiments/statistics.js';
 import type { RepeatSummary, Report } from './report.js';
 
+/** A ratio as a percentage with two decimals. */
+export const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
+
 /** A threshold's figure with its unit. */
 export const showValue = (value: number | boolean, unit: ThresholdResult['unit']) =>
-  typeof value === 'boolean'
-    ? String(value)
-    : unit === 'ratio'
-      ? `${(value * 100).toFixed(2)}%`
-      : formatMs(value);
+  typeof value === 'boolean' ? String(value) : unit === 'ratio' ? percent(value) : formatMs(value);
 
 /** The recovery phases that were reached, in order, as one line. */
 export function describePhases(e: ExperimentResult): string {
@@ -31,12 +30,21 @@ export function describePhases(e: ExperimentResult): string {
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length));
 
 /** The figures of `repeats`, labelled, in the order people read them. */
-export const REPEAT_FIGURES: ReadonlyArray<readonly [keyof RepeatSummary['figures'], string]> = [
+const REPEAT_FIGURES: ReadonlyArray<readonly [keyof RepeatSummary['figures'], string]> = [
   ['totalMs', 'recovery'],
   ...PHASES,
   ['errorRateDuring', 'errors during'],
   ['p95DuringMs', 'p95 during'],
 ];
+
+/** The figures of a repeat summary worth showing: measured ones, without a disruption's fault end (0). */
+export const shownFigures = (r: RepeatSummary) =>
+  REPEAT_FIGURES.flatMap(([figure, label]) => {
+    const estimate = r.figures[figure];
+    return estimate && !(figure === 'faultEndedMs' && estimate.median === 0)
+      ? [{ figure, label, estimate }]
+      : [];
+  });
 
 const unitOf = (figure: keyof RepeatSummary['figures']) => (figure === 'errorRateDuring' ? 'ratio' : 'ms');
 
@@ -55,17 +63,13 @@ export const showDifference = (c: Comparison) =>
     : `${signed(c.difference)}${c.ci ? ` (95% CI ${signed(c.ci[0])} to ${signed(c.ci[1])})` : ''}`;
 
 function repeatLines(r: RepeatSummary): string[] {
-  const figures = REPEAT_FIGURES.flatMap(([figure, label]) => {
-    const estimate = r.figures[figure];
-    if (!estimate || (figure === 'faultEndedMs' && estimate.median === 0)) return [];
+  const figures = shownFigures(r).map(({ figure, label, estimate }) => {
     const show = (v: number) => showValue(v, unitOf(figure));
     return [
-      [
-        label,
-        show(estimate.median),
-        estimate.ci ? `${show(estimate.ci[0])} to ${show(estimate.ci[1])}` : '-',
-        estimate.runs < r.runs ? `${estimate.runs} runs` : '',
-      ],
+      label,
+      show(estimate.median),
+      estimate.ci ? `${show(estimate.ci[0])} to ${show(estimate.ci[1])}` : '-',
+      estimate.runs < r.runs ? `${estimate.runs} runs` : '',
     ];
   });
   const widths = [0, 1, 2].map((i) => Math.max(...figures.map((f) => (f[i] ?? '').length)));
@@ -97,7 +101,7 @@ export function renderSummary(report: Report): string {
     e.name,
     e.status.toUpperCase(),
     e.recovery.totalMs === null ? '-' : formatMs(e.recovery.totalMs),
-    `${(e.traffic.during.errorRate * 100).toFixed(2)}%`,
+    percent(e.traffic.during.errorRate),
     formatMs(e.traffic.during.p95Ms),
     e.integrity
       ? `${e.integrity.readBack}/${e.integrity.acknowledged}${e.integrity.stockConserved ? '' : ' stock!'}`

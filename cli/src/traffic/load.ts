@@ -3,7 +3,9 @@
 // stall by slowing the sender (no coordinated omission). The schedule and every latency use the
 // monotonic high-resolution clock (performance.now); request i is due at start + i/rps and leaves
 // as soon as the event loop gets to it at or after that instant, never before.
+
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
 const PRODUCTS = ['PROD-001', 'PROD-002', 'PROD-003', 'PROD-004', 'PROD-005'];
@@ -149,7 +151,7 @@ export class LoadGenerator {
       // An order in flight at stop() still gets its retries: stopping ends new orders, not old ones.
       if (!retryable(sample.status) || sample.attempts > retries) break;
       const backoff = (this.opts.retry?.backoffMs ?? 0) * 2 ** (sample.attempts - 1);
-      await new Promise((resolve) => setTimeout(resolve, backoff));
+      await sleep(backoff);
     }
     this.complete(sample, due);
   }

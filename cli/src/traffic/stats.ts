@@ -78,7 +78,7 @@ export function windowStats(samples: readonly Sample[]): WindowStats {
 }
 
 /** Bucket index of every sample by due time: one pass, so the whole timeline is linear time. */
-function buckets(samples: readonly Sample[], origin: number, bucketMs: number): Map<number, Sample[]> {
+export function buckets(samples: readonly Sample[], origin: number, bucketMs: number): Map<number, Sample[]> {
   const byBucket = new Map<number, Sample[]>();
   for (const sample of samples) {
     const index = Math.floor((sample.dueAt - origin) / bucketMs);

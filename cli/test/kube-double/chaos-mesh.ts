@@ -15,11 +15,11 @@
 //   message (AllInjected stays False). The CRDs have no status subresource (`subresources: {}`).
 import type { ResourceType } from './resources.js';
 import { fromLabelSelector, matches } from './selectors.js';
-import type { KubeObject, Store } from './store.js';
+import { type KubeObject, rfc3339 as now, type Store } from './store.js';
 import type { Timers } from './timers.js';
 
-export const CHAOS_GROUP = 'chaos-mesh.org';
-export const FINALIZER = 'chaos-mesh/records';
+const CHAOS_GROUP = 'chaos-mesh.org';
+const FINALIZER = 'chaos-mesh/records';
 const PAUSE = 'experiment.chaos-mesh.org/pause';
 
 const chaosType = (kind: string, resource: string): ResourceType => ({
@@ -48,10 +48,8 @@ export interface ChaosMeshOptions {
   failInjection?: (chaos: KubeObject) => string | undefined;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 /** Go's time.ParseDuration for the units chaos objects use. */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
@@ -96,6 +94,10 @@ export class ChaosMeshController {
       matchExpressions: selector.expressionSelectors,
     });
     const named: Record<string, string[]> | undefined = selector.pods;
+    // pkg/selector/pod/selector.go SelectPods: selector.pods names pods, otherwise namespaces and
+    // label/expression selectors; phases are filtered only on request (podPhaseSelectors,
+    // phase_selector.go). Simplification: only Running pods without a deletionTimestamp are taken,
+    // the ones whose containers the daemon can inject into.
     let pods = this.store
       .list('pods')
       .filter(
@@ -106,7 +108,9 @@ export class ChaosMeshController {
             ? (named[p.metadata.namespace] ?? []).includes(p.metadata.name)
             : namespaces.includes(p.metadata.namespace) && matches(labels ?? [], p.metadata.labels)),
       );
-    // pkg/selector/pod: mode one / fixed / fixed-percent / random-max-percent / all.
+    // pkg/selector/generic/mode.go FilterObjectsByMode: mode one / fixed / fixed-percent /
+    // random-max-percent / all. Simplification: deterministic here: the first pods in name order
+    // rather than random indexes, and random-max-percent takes the maximum percentage.
     const value = Number(String(chaos.spec?.value ?? '').replace('%', ''));
     const mode = chaos.spec?.mode ?? 'all';
     const count =
@@ -122,6 +126,10 @@ export class ChaosMeshController {
   }
 
   private recordsFor(chaos: KubeObject, pods: KubeObject[]): KubeObject[] {
+    // A StressChaos records one target per container (its ContainerSelector, pkg/selector/container:
+    // ids <namespace>/<pod>/<container>, spec.containerNames or every container;
+    // controllers/chaosimpl/stresschaos); NetworkChaos and PodChaos one per pod
+    // (<namespace>/<pod>, pkg/selector/pod/selector.go Pod.Id).
     const containerLevel = chaos.kind === 'StressChaos';
     return pods.flatMap((p) => {
       const base = `${p.metadata.namespace}/${p.metadata.name}`;
@@ -242,7 +250,9 @@ export class ChaosMeshController {
     chaos.status.conditions = conditions(records, chaos.metadata.annotations?.[PAUSE] === 'true');
     this.store.update(resource, chaos);
     if (failure) {
-      // The controller retries a failed Apply with backoff; so does the simulation, while it fails.
+      // The records step requeues a failed Apply and controller-runtime retries it with its rate
+      // limiter's exponential backoff (controllers/common/records/controller.go). Simplification:
+      // a fixed delay of max(injectDelayMs, 200 ms), while it fails.
       const key = `${resource}/${namespace}/${name}/${uid}`;
       if (!this.pending.has(key)) {
         this.pending.set(

@@ -14,10 +14,9 @@
 import { checkPreconditions, type DeleteOptions, isReady, isTerminal, type Kubelet, PODS } from './pods.js';
 import { fromLabelSelector, matches } from './selectors.js';
 import { internalError, notFound, success, tooManyRequests } from './status.js';
-import type { KubeObject, Store } from './store.js';
+import { type KubeObject, rfc3339 as now, type Store } from './store.js';
 
 const PDBS = 'poddisruptionbudgets.policy';
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** DeletionTimeout in disruption.go: an eviction not followed by a deletion stops counting after 2 min. */
 const DISRUPTED_POD_TIMEOUT_MS = 2 * 60 * 1000;
 
@@ -103,7 +102,7 @@ export class DisruptionController {
       (p) => !p.metadata.deletionTimestamp && !isTerminal(p) && isReady(p) && !disrupted[p.metadata.name],
     ).length;
     const disruptionsAllowed = expectedPods <= 0 ? 0 : Math.max(0, currentHealthy - desiredHealthy);
-    return { pods, disrupted, expectedPods, desiredHealthy, currentHealthy, disruptionsAllowed };
+    return { disrupted, expectedPods, desiredHealthy, currentHealthy, disruptionsAllowed };
   }
 
   private sync(pdb: KubeObject): void {
@@ -158,11 +157,18 @@ export class DisruptionController {
       const pdb = budgets[0];
       if (pdb) {
         const current = this.compute(pdb);
+        // eviction.go checkAndDecrement reads pdb.Status; a budget whose status the controller has
+        // not written yet (observedGeneration < generation) is refused there with 429 "still being
+        // processed" (createTooManyRequestsError, retry after 10 s). Simplification: the double
+        // computes the status itself when there is none, instead of refusing.
         const allowed = pdb.status?.disruptionsAllowed ?? current.disruptionsAllowed;
         // An unready pod may go when the budget is already met (unhealthyPodEvictionPolicy IfHealthyBudget).
         const unhealthyOk = !isReady(pod) && current.currentHealthy >= current.desiredHealthy;
         if (!unhealthyOk) {
           if (allowed <= 0) {
+            // eviction.go checkAndDecrement: NewTooManyRequests(..., 0) with the DisruptionBudget
+            // cause. Simplification: retryAfterSeconds is 10 here (upstream 0, so no Retry-After
+            // header); 10 is what upstream gives its other eviction 429 (createTooManyRequestsError).
             throw tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10, [
               {
                 reason: 'DisruptionBudget',

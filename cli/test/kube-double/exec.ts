@@ -93,6 +93,9 @@ export class ExecServer {
       throw badRequest(`unable to upgrade connection: container not found ("${container}")`);
     }
     const argv = query.getAll('command');
+    // An exec without a command is refused with 400 before the upgrade: the apiserver
+    // (pkg/registry/core/pod/rest/subresources.go ExecREST) proxies to the kubelet, which needs one.
+    // Simplification: the double answers it itself; the layer that words it is not modelled.
     if (argv.length === 0) throw badRequest('you must specify at least 1 command');
     const rule = this.rules.find(
       (r) =>
@@ -129,7 +132,10 @@ export class ExecServer {
       stderr: (data) => send(STDERR, data),
       signal: abort.signal,
     };
-    // Without a program, the binary does not exist in the image: the runtime's exec fails.
+    // Without a program, the binary does not exist in the image: the runtime's exec fails with
+    // runc's error (opencontainers/runc libcontainer: "exec: ...: executable file not found in
+    // $PATH"), prefixed "OCI runtime exec failed" by the CRI runtime, and exit code 126, the
+    // POSIX shell's "found but cannot execute". Simplification: no program means no binary.
     const run: ExecProgram =
       program ??
       ((c) => {

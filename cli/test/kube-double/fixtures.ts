@@ -20,17 +20,18 @@ export async function startDouble(options?: KubeDoubleOptions) {
   };
 }
 
-/** Polls until `check` returns a value (bounded: `timeoutMs`, every 20 ms). */
+/** Polls until `check` returns a value (bounded: `timeoutMs`, every `intervalMs`). */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 5000,
+  intervalMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value as T;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

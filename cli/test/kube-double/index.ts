@@ -24,7 +24,6 @@
 //       e.g. the chart's pod: { startMs: 1000, readyMs: 500, notReadyAfterMs: 100, exitAfterMs: 6000 }.
 //   Namespace "default" exists; create others (with pod-security labels) through CoreV1Api.createNamespace.
 //   kube.setPodPhase(namespace, pod, {phase, reason?, message?})    e.g. Failed/Evicted; stays until deleted
-//   kube.setLog(namespace, pod, container, text)                    pods/log content
 //   kube.forbid({verb, group, resource: 'pods' | 'pods/eviction' | '*', user?, namespace?})  -> real 403
 //   kube.allowAll()                                                  drops every forbid rule
 //   kube.requests: RbacAttributes[]   every request as {user, verb, apiGroup, resource, subresource, namespace, name}
@@ -60,11 +59,7 @@ import { Timers } from './timers.js';
 import { Watches } from './watch.js';
 import { WorkloadControllers } from './workloads.js';
 
-export type { RbacAttributes } from './authz.js';
-export type { ChaosMeshOptions } from './chaos-mesh.js';
-export type { ExecContext, ExecProgram } from './exec.js';
-export type { KubeconfigContext } from './kubeconfig.js';
-export type { PodBehaviour } from './pods.js';
+export type { ExecContext } from './exec.js';
 
 /** client-node 2's Watch aborts a stream with no data for this long (watch.js requestTimeoutMs). */
 export const CLIENT_NODE_WATCH_INACTIVITY_MS = 30_000;
@@ -83,7 +78,6 @@ export class KubeDouble {
   private readonly timers = new Timers();
   private readonly behaviours = new Map<string, Partial<PodBehaviour>>();
   private readonly authorizer = new Authorizer();
-  private readonly logs = new Map<string, string>();
   private readonly users: Record<string, string>;
   private readonly watches: Watches;
   private readonly kubelet: Kubelet;
@@ -118,7 +112,6 @@ export class KubeDouble {
       authorizer: this.authorizer,
       userOf: (req) => this.userOf(req),
       validate: (type, object) => this.validate(type, object),
-      logs: this.logs,
     });
     const podType = this.resources.find('', 'v1', 'pods') as ResourceType;
     this.workloads = new WorkloadControllers(this.store, this.kubelet, (pod) => {
@@ -160,10 +153,10 @@ export class KubeDouble {
   }
 
   writeKubeconfig(path: string, contexts?: KubeconfigContext | KubeconfigContext[]): string {
-    const [token, user] = Object.entries(this.users)[0] ?? ['test-token', 'test'];
+    const user = Object.values(this.users)[0] ?? 'test';
     const list = contexts === undefined ? [{ context: 'test', user }] : [contexts].flat();
     const tokenOf = (name: string) =>
-      Object.entries(this.users).find(([, u]) => u === name)?.[0] ?? this.addUser(name) ?? token;
+      Object.entries(this.users).find(([, u]) => u === name)?.[0] ?? this.addUser(name);
     return writeKubeconfigFile(path, kubeconfigYaml(this.url, tokenOf, list));
   }
 
@@ -182,10 +175,6 @@ export class KubeDouble {
     for (const c of pod.status.conditions ?? [])
       if (c.type === 'Ready' || c.type === 'ContainersReady') c.status = 'False';
     this.store.update('pods', pod);
-  }
-
-  setLog(namespace: string, pod: string, container: string, text: string): void {
-    this.logs.set(`${namespace}/${pod}/${container}`, text);
   }
 
   forbid(rule: ForbidRule): void {
@@ -319,6 +308,9 @@ export class KubeDouble {
 
   private authorize(req: IncomingMessage, info: RequestInfo): void {
     const user = this.userOf(req);
+    // A missing or unknown bearer token authenticates no one (staging/src/k8s.io/apiserver/pkg/
+    // authentication/request/bearertoken/bearertoken.go); the authentication filter answers 401
+    // "Unauthorized" (staging/src/k8s.io/apiserver/pkg/endpoints/filters/authentication.go).
     if (!user) throw unauthorized();
     if (info.discovery) return; // system:discovery is granted to every authenticated user
     const base = {
@@ -357,7 +349,7 @@ export class KubeDouble {
     try {
       const url = new URL(req.url ?? '/', this.url);
       const info = requestInfo('GET', url, this.resources);
-      if (info.type?.resource !== 'pods' || info.subresource !== 'exec') throw new ApiError(badPath());
+      if (info.type?.resource !== 'pods' || info.subresource !== 'exec') throw notFoundPath();
       this.authorize(req, info);
       // A WebSocket exec is a GET, but since KEP-4006 (AuthorizePodWebsocketUpgradeCreatePermission)
       // the apiserver also requires "create" on pods/exec, as the SPDY POST always did.
@@ -372,7 +364,7 @@ export class KubeDouble {
       });
       this.exec.upgrade(req, socket, head, info.namespace, info.name, url.searchParams);
     } catch (error) {
-      const status = error instanceof ApiError ? error.status : badPath();
+      const status = error instanceof ApiError ? error.status : notFoundPath().status;
       const body = JSON.stringify(status);
       socket.end(
         `HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -395,20 +387,11 @@ export class KubeDouble {
           };
     if (res.headersSent) return void res.end();
     const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/writers.go ErrorNegotiated
+    // sets Retry-After from details.retryAfterSeconds when it is > 0. Simplification: every 429
+    // here carries the header, 10 s when the Status names no delay.
     if (status.code === 429) headers['retry-after'] = String(status.details?.retryAfterSeconds ?? 10);
     res.writeHead(status.code, headers);
     res.end(JSON.stringify(status));
   }
-}
-
-function badPath() {
-  return {
-    kind: 'Status' as const,
-    apiVersion: 'v1' as const,
-    metadata: {},
-    status: 'Failure' as const,
-    message: 'the server could not find the requested resource',
-    reason: 'NotFound',
-    code: 404,
-  };
 }

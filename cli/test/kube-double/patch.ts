@@ -24,7 +24,7 @@ const MERGE_KEYS: Record<string, string> = {
 
 const isObject = (v: unknown): v is KubeObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function mergePatch(target: unknown, patch: unknown, strategic: boolean, field = ''): unknown {
+function mergePatch(target: unknown, patch: unknown, strategic: boolean, field = ''): unknown {
   if (!isObject(patch)) {
     if (strategic && Array.isArray(patch) && Array.isArray(target) && MERGE_KEYS[field]) {
       return mergeList(target, patch, MERGE_KEYS[field]);
@@ -65,6 +65,9 @@ function jsonPatch(target: KubeObject, operations: unknown): KubeObject {
     const last = path.pop();
     // biome-ignore lint/suspicious/noExplicitAny: a JSON pointer walks objects and arrays alike.
     let parent: any = doc;
+    // A path that does not resolve: patch.go applyJSPatch turns json-patch's Apply error into
+    // 422 (errors.NewGenericServerResponse(http.StatusUnprocessableEntity, ...)). Simplification:
+    // 400 BadRequest here, with a generic message.
     for (const part of path) {
       parent = parent?.[part];
       if (parent === undefined)
@@ -85,11 +88,15 @@ function jsonPatch(target: KubeObject, operations: unknown): KubeObject {
         else delete parent[last];
         break;
       case 'test':
+        // A failed test is json-patch's Apply error too: 422 upstream (patch.go applyJSPatch).
+        // Simplification: 400 BadRequest here.
         if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) {
           throw badRequest(`the server rejected our request due to an error in our request`);
         }
         break;
       default:
+        // Simplification: move and copy, which evanphx/json-patch (used by patch.go) applies, are
+        // refused like an unknown op, with json-patch's "Unexpected kind" message as a 400.
         throw badRequest(`Unexpected kind: ${op.op}`);
     }
   }

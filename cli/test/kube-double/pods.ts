@@ -18,7 +18,7 @@
 //   status.ephemeralContainerStatuses (pkg/kubelet/kubelet_pods.go convertToAPIContainerStatuses).
 import { randomBytes } from 'node:crypto';
 import { conflict, notFound } from './status.js';
-import type { KubeObject, Store } from './store.js';
+import { type KubeObject, rfc3339 as now, type Store } from './store.js';
 import type { Timers } from './timers.js';
 
 /** How a workload's containers behave; all times in milliseconds. */
@@ -49,7 +49,6 @@ export type EphemeralProgram = (context: {
 
 export const PODS = { group: '', resource: 'pods' };
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 // utilrand.String in k8s.io/apimachinery/pkg/util/rand: consonants and digits without vowels.
 const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
 export const randomSuffix = (length = 5) =>
@@ -65,6 +64,8 @@ export function defaultPod(pod: KubeObject): KubeObject {
   for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) defaultContainer(c);
   for (const c of spec.ephemeralContainers ?? []) defaultContainer(c);
   pod.spec = spec;
+  // Simplification: qosClass is always BestEffort; upstream computes it from the containers'
+  // requests and limits (pkg/apis/core/helper/qos GetPodQOS, set in pod strategy PrepareForCreate).
   pod.status = { phase: 'Pending', qosClass: 'BestEffort' };
   return pod;
 }
@@ -112,7 +113,11 @@ export function checkPreconditions(
 }
 
 export class Kubelet {
-  private readonly work = new Map<string, { timers: NodeJS.Timeout[]; abort: AbortController }>();
+  /** Per pod uid: pending timers, the abort of its programs, and how far the kubelet got. */
+  private readonly work = new Map<
+    string,
+    { timers: NodeJS.Timeout[]; abort: AbortController; started?: boolean; terminatingGrace?: number }
+  >();
   private readonly ephemeralPrograms: Array<{
     match: (pod: KubeObject, c: KubeObject) => boolean;
     run: EphemeralProgram;
@@ -150,8 +155,9 @@ export class Kubelet {
     checkPreconditions(PODS, pod, options);
     let grace = options.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (!pod.spec?.nodeName || isTerminal(pod)) grace = 0;
+    // A negative period becomes 1 s (pkg/registry/core/pod/strategy.go CheckGracefulDelete).
     if (grace < 0) grace = 1;
-    const deadline = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const deadline = now(Date.now() + grace * 1000);
     if (grace === 0) {
       if (dryRun) return pod;
       this.forget(pod.metadata.uid);
@@ -208,8 +214,7 @@ export class Kubelet {
   private sync(namespace: string, name: string, uid: string): void {
     const pod = this.store.get('pods', namespace, name);
     if (!pod || pod.metadata.uid !== uid || isTerminal(pod)) return;
-    const work = this.entry(uid);
-    const state = work as typeof work & { started?: boolean; terminatingGrace?: number };
+    const state = this.entry(uid);
     if (!pod.spec.nodeName) {
       // The scheduler binds the pod (pods/binding); one node here.
       this.patch(namespace, name, uid, (p) => {
@@ -301,6 +306,9 @@ export class Kubelet {
         }),
       );
     }
+    // killContainer (pkg/kubelet/kuberuntime/kuberuntime_container.go) gives the runtime the grace
+    // period to stop the container, then it is SIGKILLed: exit 137 (128 + 9). A container that
+    // never ran stops at once.
     const killed = behaviour.exitAfterMs > graceMs;
     this.later(uid, running ? Math.min(behaviour.exitAfterMs, graceMs) : 0, () => {
       this.patch(namespace, name, uid, (p) => {

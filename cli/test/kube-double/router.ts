@@ -33,7 +33,7 @@ import {
   OBJECT_MODIFIED,
   unsupportedMediaType,
 } from './status.js';
-import type { KubeObject, Store } from './store.js';
+import { type KubeObject, rfc3339, type Store } from './store.js';
 import type { Watches } from './watch.js';
 
 export interface RequestInfo {
@@ -104,7 +104,13 @@ function patchContentType(type: ResourceType, contentType: string | undefined): 
   return value;
 }
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * The request body as JSON. A body that does not decode is 400 BadRequest, as the handlers'
+ * decode step gives (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/create.go and update.go:
+ * transformDecodeError -> errors.NewBadRequest). Simplification: the message is "json: " and
+ * Node's JSON.parse error, not the Go decoder's.
+ */
+async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString();
@@ -125,7 +131,6 @@ export interface RouterDeps {
   authorizer: Authorizer;
   userOf: (req: IncomingMessage) => string | undefined;
   validate: (type: ResourceType, object: KubeObject) => void;
-  logs: Map<string, string>;
 }
 
 export class Router {
@@ -195,6 +200,10 @@ export class Router {
     if (!info.name) {
       if (method === 'GET') {
         const labelSelector = parseLabelSelector(url.searchParams.get('labelSelector') ?? '');
+        // Selectable fields: metadata.name/namespace for every resource (registry/generic
+        // ObjectMetaFieldsSet), and for pods status.phase and spec.nodeName
+        // (pkg/registry/core/pod/strategy.go ToSelectableFields). Simplification: the pod
+        // strategy's other fields (spec.restartPolicy, status.podIP, ...) are not served.
         const fields = parseFieldSelector(url.searchParams.get('fieldSelector') ?? '', (f) =>
           [
             'metadata.name',
@@ -238,6 +247,9 @@ export class Router {
         const body = (await readJson(req)) as KubeObject;
         return send(201, this.createObject(type, info.namespace, body ?? {}, dryRun));
       }
+      // A verb the collection does not serve: go-restful answers 405 for a method the installer
+      // (staging/src/k8s.io/apiserver/pkg/endpoints/installer.go) registered no route for; the
+      // message is StatusReasonMethodNotAllowed's (apimachinery/pkg/api/errors NewGenericServerResponse).
       throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
 
@@ -246,13 +258,8 @@ export class Router {
       const body = ((await readJson(req)) ?? {}) as KubeObject;
       return send(201, this.d.disruption.evict(info.namespace, info.name, body.deleteOptions ?? {}, dryRun));
     }
-    if (type.resource === 'pods' && info.subresource === 'log' && method === 'GET') {
-      existing();
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      return void res.end(
-        this.d.logs.get(`${info.namespace}/${info.name}/${url.searchParams.get('container') ?? ''}`) ?? '',
-      );
-    }
+    // pods/exec without a WebSocket upgrade: the upgrade-aware proxy refuses it with 400
+    // (staging/src/k8s.io/apimachinery/pkg/util/proxy/upgradeaware.go, UpgradeRequired).
     if (type.resource === 'pods' && info.subresource === 'exec') {
       throw badRequest('Upgrade request required');
     }
@@ -284,6 +291,7 @@ export class Router {
         return send(200, this.d.kubelet.delete(info.namespace, info.name, options, dryRun));
       return send(200, this.deleteObject(type, existing(), options, dryRun));
     }
+    // As for collections above: 405 for a verb with no route on the object (installer.go).
     throw methodNotAllowed('the server does not allow this method on the requested resource');
   }
 
@@ -298,6 +306,9 @@ export class Router {
     const rv = incoming.metadata?.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion)
       throw conflict(type, current.metadata.name, OBJECT_MODIFIED);
+    // The body's metadata.uid is a UID precondition (k8s.io/apiserver/pkg/registry/rest/update.go
+    // defaultUpdatedObjectInfo.Preconditions) checked by storage Preconditions.Check
+    // (k8s.io/apiserver/pkg/storage/interfaces.go) inside the generic store's Update: 409 Conflict.
     if (incoming.metadata?.uid && incoming.metadata.uid !== current.metadata.uid) {
       throw conflict(
         type,
@@ -330,7 +341,8 @@ export class Router {
       this.d.validate(type, next);
     }
     if (dryRun) return next;
-    // The update that removes the last finalizer of a deleting object deletes it.
+    // The update that removes the last finalizer of a deleting object deletes it
+    // (k8s.io/apiserver/pkg/registry/generic/registry/store.go Update / ShouldDeleteDuringUpdate).
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
       return this.d.store.remove(key, current.metadata.namespace, current.metadata.name);
     }
@@ -343,7 +355,7 @@ export class Router {
     if ((object.metadata.finalizers ?? []).length > 0) {
       // Finalizers hold the object: it only gets a deletionTimestamp (store.go updateForGracefulDeletionAndFinalizers).
       if (!object.metadata.deletionTimestamp) {
-        object.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        object.metadata.deletionTimestamp = rfc3339();
         object.metadata.deletionGracePeriodSeconds = 0;
         if (!dryRun) return this.d.store.update(key, object);
       }

@@ -32,7 +32,7 @@ export interface GroupResource {
   resource: string;
 }
 
-export const qualified = ({ group, resource }: GroupResource) => (group ? `${resource}.${group}` : resource);
+const qualified = ({ group, resource }: GroupResource) => (group ? `${resource}.${group}` : resource);
 
 export class ApiError extends Error {
   constructor(readonly status: Status) {

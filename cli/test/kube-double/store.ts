@@ -23,6 +23,12 @@ export interface StoreEvent {
   revision: number;
 }
 
+/**
+ * A metav1.Time as the apiserver serialises it: RFC 3339 in UTC with whole seconds
+ * (k8s.io/apimachinery/pkg/apis/meta/v1/time.go MarshalJSON). `ms` defaults to now.
+ */
+export const rfc3339 = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
 const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -33,7 +39,11 @@ export class Store {
   /** The oldest revision a watch may resume from; older ones get 410. */
   private floor = 1;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
-  /** Bounded like the watch cache's window (default size 100 events per resource; one window here). */
+  /**
+   * Bounded like the watch cache's window (watch_cache.go: per resource, sized between
+   * defaultLowerBoundCapacity 100 and defaultUpperBoundCapacity 100*1024 events). Simplification:
+   * one window of 10_000 events shared by every resource.
+   */
   constructor(private readonly historyLimit = 10_000) {}
 
   get currentRevision(): number {
@@ -66,7 +76,7 @@ export class Store {
   create(resource: string, object: KubeObject): KubeObject {
     const stored = clone(object);
     stored.metadata.uid = randomUUID();
-    stored.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    stored.metadata.creationTimestamp = rfc3339();
     stored.metadata.generation = 1;
     return this.write(resource, stored, 'ADDED', undefined);
   }

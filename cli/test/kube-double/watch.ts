@@ -76,6 +76,9 @@ export class Watches {
       }
     } else {
       const since = Number(rv);
+      // Simplification: upstream rejects a resourceVersion that is not an integer as invalid
+      // (k8s.io/apiserver/pkg/storage/api_object_versioner.go ParseResourceVersion); here it is
+      // answered like one older than the window, with the ERROR 410 below.
       const events = Number.isInteger(since) ? this.store.eventsSince(resource, since) : undefined;
       if (!events) {
         const oldest = this.store.oldestRevision - 1;
@@ -90,6 +93,9 @@ export class Watches {
     }
     this.open.add(watch);
     res.on('close', () => this.forget(watch));
+    // Simplification: without timeoutSeconds the stream ends after a fixed defaultTimeoutSeconds
+    // (1800 s by default), not upstream's random [minRequestTimeout, 2*minRequestTimeout]
+    // (handlers/get.go ListResource).
     const timeout = (request.timeoutSeconds ?? this.options.defaultTimeoutSeconds) * 1000;
     watch.timers.push(setTimeout(() => this.end(watch), timeout));
     if (request.allowBookmarks) {

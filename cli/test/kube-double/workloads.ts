@@ -20,12 +20,13 @@ import { createHash } from 'node:crypto';
 import type { Kubelet } from './pods.js';
 import { isReady, isTerminal, randomSuffix } from './pods.js';
 import { fromLabelSelector, matches } from './selectors.js';
-import type { KubeObject, Store } from './store.js';
+import { type KubeObject, rfc3339 as now, type Store } from './store.js';
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
-// controller.ComputeHash: an FNV hash of the template, safe-encoded (rand.SafeEncodeString).
-export function templateHash(template: unknown): string {
+// A stable, name-safe hash of the pod template, as controller.ComputeHash gives
+// (pkg/controller/controller_utils.go: FNV-32a of the template, rand.SafeEncodeString).
+// Simplification: sha256 of the template's JSON, 10 characters of SafeEncodeString's alphabet,
+// so the values differ from a real cluster's.
+function templateHash(template: unknown): string {
   const digest = createHash('sha256').update(JSON.stringify(template)).digest();
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return [...digest.subarray(0, 10)].map((b) => alphabet[b % alphabet.length]).join('');
@@ -167,6 +168,10 @@ export class WorkloadControllers {
               ? 'MinimumReplicasAvailable'
               : 'MinimumReplicasUnavailable',
         }),
+        // Simplification: Progressing is always True/NewReplicaSetAvailable; upstream
+        // (pkg/controller/deployment/progress.go syncRolloutStatus, util/deployment_util.go)
+        // reports ReplicaSetUpdated while rolling and False/ProgressDeadlineExceeded past
+        // spec.progressDeadlineSeconds.
         keepTransition(d, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }),
       ],
     };
@@ -196,6 +201,8 @@ export class WorkloadControllers {
       replicas: after.length,
       fullyLabeledReplicas: after.filter((p) => matches(selector, p.metadata.labels)).length,
       readyReplicas: after.filter(isReady).length,
+      // replica_set_utils.go calculateStatus counts pods Ready for minReadySeconds
+      // (podutil.IsPodAvailable); simplification: minReadySeconds is taken as 0, so available = ready.
       availableReplicas: after.filter(isReady).length,
       observedGeneration: rs.metadata.generation,
     });

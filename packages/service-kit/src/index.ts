@@ -18,7 +18,7 @@ export {
   ProblemSchema,
   sendProblem,
 } from './problem.js';
-export { isValidRequestId, REQUEST_ID_HEADER } from './request-id.js';
+export { REQUEST_ID_HEADER } from './request-id.js';
 export { exitOnStartupError, type StartOptions, startServer } from './server.js';
 export { createServiceApp, type ServiceAppOptions } from './service-app.js';
 export * from './storage/index.js';

@@ -10,7 +10,7 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 const badBody = (type: string, detail: string) =>
   new HttpProblem({ status: 400, title: 'Bad Request', type, detail });
 
-export function parseJsonBody(contentType: string | undefined, text: string): unknown {
+function parseJsonBody(contentType: string | undefined, text: string): unknown {
   const charset = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
   // RFC 8259: JSON is UTF-8; the charset parameter means nothing to it but a sender may still mean it.
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {

@@ -64,8 +64,6 @@ const frameworkTypes: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'content-too-large',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-content-length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
   FST_ERR_BAD_URL: 'bad-url',
   FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
 };

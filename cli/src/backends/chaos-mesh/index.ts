@@ -5,7 +5,9 @@
 // record is recovered). Each object carries a duration, so a crashed chaosctl leaves nothing on.
 // pod-kill goes through the API directly (the native backend), where victims and their successors
 // can be followed by UID.
+
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Target } from '../../drivers/driver.js';
 import { targetOf } from '../../drivers/driver.js';
 import type { KubeClient } from '../../drivers/kubernetes/kube-client.js';
@@ -17,7 +19,7 @@ import { DEFAULT_WORKERS } from '../../faults/cpu-stress.js';
 import type { Backend, Injected, Injection, Verification } from '../../faults/fault.js';
 import { callersOf, delayOf } from '../../faults/network-delay.js';
 import { type CpuSample, cpuEffect, readCpu } from '../kubernetes/cgroup-cpu.js';
-import { targetContainer } from '../kubernetes/cpu-stress.js';
+import { cpuLimited, targetContainer } from '../kubernetes/cpu-stress.js';
 import { KubernetesBackend } from '../kubernetes/index.js';
 import { delayLanded, probeLatency } from '../probe-latency.js';
 import { CHAOS_MESH, networkChaos, PLURALS, stressChaos } from './objects.js';
@@ -217,12 +219,7 @@ class MeshCpuStress extends MeshInjection {
   }
 
   override async preflight(): Promise<string[]> {
-    const pods = await this.driver.pods(this.target);
-    this.limited = pods.every(
-      (pod) =>
-        pod.spec?.containers.find((c) => c.name === targetContainer(pod, this.target.service))?.resources
-          ?.limits?.cpu,
-    );
+    this.limited = cpuLimited(await this.driver.pods(this.target), this.target.service);
     const warnings = this.limited
       ? []
       : [`${this.target.service} has no CPU limit: the stressors compete with the whole node`];
@@ -256,4 +253,3 @@ class MeshCpuStress extends MeshInjection {
 
 const describe = (conditions: Condition[]) =>
   conditions.map((c) => `${c.type}=${c.status}${c.message ? ` ${c.message}` : ''}`).join(', ');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,14 +10,14 @@ import { parseSelector, toLabelSelector } from '../../drivers/kubernetes/selecto
 export const CHAOS_MESH = { group: 'chaos-mesh.org', version: 'v1alpha1' } as const;
 export const PLURALS = { NetworkChaos: 'networkchaos', StressChaos: 'stresschaos' } as const;
 
-export interface PodSelection {
+interface PodSelection {
   namespace: string;
   /** A label selector string, equality or set-based. */
   selector: string;
 }
 
 /** Chaos Mesh's PodSelectorSpec: labelSelectors (ANDed equality) and expressionSelectors. */
-export function podSelectorSpec({ namespace, selector }: PodSelection) {
+function podSelectorSpec({ namespace, selector }: PodSelection) {
   const { matchLabels, matchExpressions } = toLabelSelector(parseSelector(selector));
   return {
     namespaces: [namespace],

@@ -5,7 +5,7 @@
 import type { KubeClient } from '../../drivers/kubernetes/kube-client.js';
 import type { Verification } from '../../faults/fault.js';
 
-export const READ_CPU = [
+const READ_CPU = [
   'sh',
   '-c',
   'cat /sys/fs/cgroup/cpu.stat 2>/dev/null || cat /sys/fs/cgroup/cpu,cpuacct/cpu.stat 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.stat; echo ---; cat /sys/fs/cgroup/cpu.pressure 2>/dev/null || true',
@@ -18,7 +18,7 @@ export interface CpuSample {
   pressureUs?: number;
 }
 
-export function parseCpu(text: string, at: number): CpuSample {
+function parseCpu(text: string, at: number): CpuSample {
   const [stat = '', pressure = ''] = text.split('---');
   const field = (name: string) => {
     const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(stat);

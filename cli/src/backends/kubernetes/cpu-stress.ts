@@ -2,7 +2,9 @@
 // so they share its cgroup and consume its own CPU limit (an ephemeral container would get a cgroup
 // of its own, outside the pod's limit computation). Each burner ends at its own deadline
 // (`timeout`), so nothing outlives a crashed chaosctl; removal kills them early through a pid file.
+
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Target } from '../../drivers/driver.js';
 import type { ExecResult } from '../../drivers/kubernetes/kube-client.js';
@@ -19,7 +21,16 @@ export function targetContainer(pod: V1Pod, service: string): string {
   return (containers.find((c) => c.name === service) ?? containers[0])?.name ?? service;
 }
 
-export function burnScript(id: string, workers: number, seconds: number): string[] {
+/** Whether the target container of every pod has a CPU limit, which CPU stress then eats into. */
+export function cpuLimited(pods: readonly V1Pod[], service: string): boolean {
+  return pods.every((pod) =>
+    Boolean(
+      pod.spec?.containers.find((c) => c.name === targetContainer(pod, service))?.resources?.limits?.cpu,
+    ),
+  );
+}
+
+function burnScript(id: string, workers: number, seconds: number): string[] {
   // POSIX sh and coreutils' timeout: present in Debian-based images such as ours.
   const pidFile = `/tmp/chaosctl-cpu-${id}`;
   return [
@@ -29,7 +40,7 @@ export function burnScript(id: string, workers: number, seconds: number): string
   ];
 }
 
-export const stopScript = (id: string) => [
+const stopScript = (id: string) => [
   'sh',
   '-c',
   `f=/tmp/chaosctl-cpu-${id}; if [ -f $f ]; then kill $(cat $f) 2>/dev/null; rm -f $f; fi; true`,
@@ -63,26 +74,16 @@ export class KubeCpuStress implements Injection {
   }
 
   async preflight(): Promise<string[]> {
-    const pods = await this.driver.pods(this.target);
-    const unlimited = pods.filter((pod) => {
-      const name = targetContainer(pod, this.target.service);
-      const container = pod.spec?.containers.find((c) => c.name === name);
-      return !container?.resources?.limits?.cpu;
-    });
-    this.limited = unlimited.length === 0;
-    return unlimited.length
-      ? [
+    this.limited = cpuLimited(await this.driver.pods(this.target), this.target.service);
+    return this.limited
+      ? []
+      : [
           `${this.target.service} has no CPU limit: the burners compete with the whole node, and the target feels them only when the node's CPUs are busy`,
-        ]
-      : [];
+        ];
   }
 
   async inject(): Promise<Injected> {
-    const pods = (await this.driver.pods(this.target)).filter(
-      (pod) =>
-        !pod.metadata?.deletionTimestamp &&
-        pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
+    const pods = await this.driver.readyPods(this.target);
     const seconds = Math.ceil(parseDuration(this.spec.duration) / 1000);
     const { client } = this.driver;
     for (const pod of pods) {
@@ -104,9 +105,7 @@ export class KubeCpuStress implements Injection {
   }
 
   async verify(): Promise<Verification> {
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(3000, parseDuration(this.spec.duration) / 2)),
-    );
+    await sleep(Math.min(3000, parseDuration(this.spec.duration) / 2));
     // A burner ends only at its deadline or on removal: one that already ended could not run there
     // (no sh or timeout in the image, exec refused), whatever its exit code (`wait` returns 0).
     const failed = this.running.find((r) => r.ended !== undefined);
@@ -136,9 +135,6 @@ export class KubeCpuStress implements Injection {
     await Promise.allSettled(
       this.running.map((r) => this.driver.client.exec(r.pod, r.container, stopScript(this.id), 10_000)),
     );
-    await Promise.race([
-      Promise.allSettled(this.running.map((r) => r.done)),
-      new Promise((resolve) => setTimeout(resolve, 5000)),
-    ]);
+    await Promise.race([Promise.allSettled(this.running.map((r) => r.done)), sleep(5000)]);
   }
 }

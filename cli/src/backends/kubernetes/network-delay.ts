@@ -4,8 +4,10 @@
 // filter sends only packets to the callers' pod IPs through it, so the kubelet's probes, DNS and
 // the database are not delayed. The agent's watchdog deletes our qdisc when chaosctl stops renewing
 // its lease, so a crashed chaosctl leaves no delay behind.
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import type { Target } from '../../drivers/driver.js';
 import { ApiCallError } from '../../drivers/kubernetes/cluster.js';
@@ -26,7 +28,7 @@ const LEASE_TTL_S = 10;
 const RENEW_MS = 2000;
 
 /** The agent: idles, and deletes our root qdisc when the lease is older than its TTL; exits after 10 idle minutes. */
-export const AGENT_SCRIPT = [
+const AGENT_SCRIPT = [
   `last=$(date +%s)`,
   `while :; do`,
   `  now=$(date +%s)`,
@@ -38,7 +40,7 @@ export const AGENT_SCRIPT = [
   `done`,
 ].join('\n');
 
-export function agentContainer(image: string, suffix = randomBytes(3).toString('hex')): V1EphemeralContainer {
+function agentContainer(image: string, suffix = randomBytes(3).toString('hex')): V1EphemeralContainer {
   return {
     name: `${AGENT_PREFIX}-${suffix}`,
     image,
@@ -56,7 +58,7 @@ export function agentContainer(image: string, suffix = randomBytes(3).toString('
 }
 
 /** tc commands for the delay: scoped to the callers' IPs, or on every packet when there are none. */
-export function delayScript(latencyMs: number, jitterMs: number, callerIps: readonly string[]): string {
+function delayScript(latencyMs: number, jitterMs: number, callerIps: readonly string[]): string {
   const netem = `netem delay ${latencyMs}ms${jitterMs ? ` ${jitterMs}ms` : ''}`;
   if (callerIps.length === 0)
     return `tc qdisc replace dev eth0 root handle ${ROOT} ${netem} && touch ${LEASE}`;
@@ -72,10 +74,10 @@ export function delayScript(latencyMs: number, jitterMs: number, callerIps: read
   ].join('\n');
 }
 
-export const CLEAR_SCRIPT = `tc qdisc del dev eth0 root handle ${ROOT} 2>/dev/null; rm -f ${LEASE}; true`;
+const CLEAR_SCRIPT = `tc qdisc del dev eth0 root handle ${ROOT} 2>/dev/null; rm -f ${LEASE}; true`;
 
 /** The packets our netem qdisc has seen, from `tc -s qdisc show`; undefined when it is not there. */
-export function netemPackets(output: string): number | undefined {
+function netemPackets(output: string): number | undefined {
   const m = new RegExp(`qdisc netem (?:${NETEM}|${ROOT}) [^\\n]*\\n\\s*Sent \\d+ bytes (\\d+) pkt`).exec(
     output,
   );
@@ -112,7 +114,7 @@ export class KubeNetworkDelay implements Injection {
         `namespace ${namespace} enforces Pod Security "${level}", which refuses the network-delay agent (root with NET_ADMIN): label it privileged for the experiment (kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite) or install Chaos Mesh and use --backend chaos-mesh`,
       );
     }
-    const [pod] = await this.readyPods();
+    const [pod] = await this.driver.readyPods(this.target);
     if (!pod) throw new UsageError(`no ready ${this.target.service} pod`);
     if (!runningAgent(pod)) {
       try {
@@ -145,7 +147,7 @@ export class KubeNetworkDelay implements Injection {
     if (this.driver.inCluster)
       this.baselineMs = await probeLatency(await this.driver.url(this.target.service));
     const callers = await this.callerIps();
-    const pods = await this.readyPods();
+    const pods = await this.driver.readyPods(this.target);
     this.agents = await Promise.all(pods.map((pod) => this.ensureAgent(pod)));
     this.injected = true;
     // Renew the lease while the fault is on; the agents remove the delay themselves if we stop.
@@ -193,7 +195,7 @@ export class KubeNetworkDelay implements Injection {
         ),
       );
     const first = await counts();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
     const second = await counts();
     const missing = this.agents
       .filter((_, i) => first[i] === undefined || second[i] === undefined)
@@ -222,14 +224,6 @@ export class KubeNetworkDelay implements Injection {
     clearInterval(this.renew);
     await Promise.allSettled(
       this.agents.map((a) => this.driver.client.exec(a.pod, a.container, ['sh', '-c', CLEAR_SCRIPT], 10_000)),
-    );
-  }
-
-  private async readyPods(): Promise<V1Pod[]> {
-    return (await this.driver.pods(this.target)).filter(
-      (pod) =>
-        !pod.metadata?.deletionTimestamp &&
-        pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     );
   }
 
@@ -278,7 +272,7 @@ export class KubeNetworkDelay implements Injection {
         throw new Error(
           `the network-delay agent in ${name} exited with ${ended.exitCode}${ended.message ? `: ${ended.message}` : ''}${ended.reason ? ` (${ended.reason})` : ''}`,
         );
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
     }
     throw new Error(`the network-delay agent in ${name} was not running after 60 s`);
   }

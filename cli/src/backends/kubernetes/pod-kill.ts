@@ -9,7 +9,7 @@ import { fromLabelSelector, matches } from '../../drivers/kubernetes/selectors.j
 import { UsageError } from '../../errors.js';
 import type { SpecOf } from '../../experiments/spec.js';
 import type { Injected, Injection, Verification } from '../../faults/fault.js';
-import { pickVictims } from '../../faults/pod-kill.js';
+import { pickVictims, victimCount } from '../../faults/pod-kill.js';
 
 export class KubePodKill implements Injection {
   private readonly seed: number;
@@ -53,7 +53,7 @@ export class KubePodKill implements Injection {
     if (budgets.length === 0)
       return [`no PodDisruptionBudget covers ${this.target.service}: evictions are not limited`];
     const allowed = Math.min(...budgets.map((b) => b.status?.disruptionsAllowed ?? 0));
-    const count = this.spec.count === 'all' ? pods.length : (this.spec.count ?? 1);
+    const count = victimCount(this.spec, pods.length);
     return allowed < count
       ? [
           `the PodDisruptionBudget ${names} allows ${allowed} disruption(s) now: ${count - allowed} of ${count} evictions will be refused`,
@@ -63,7 +63,7 @@ export class KubePodKill implements Injection {
 
   async inject(): Promise<Injected> {
     const ready = (await this.driver.replicas(this.target)).filter((r) => r.ready && !r.terminating);
-    const count = this.spec.count === 'all' ? ready.length : (this.spec.count ?? 1);
+    const count = victimCount(this.spec, ready.length);
     const victims = pickVictims(ready, count, this.seed);
     if (victims.length === 0) throw new UsageError(`no ready ${this.target.service} pod to ${this.mode}`);
     const { client } = this.driver;
@@ -108,4 +108,4 @@ export class KubePodKill implements Injection {
 }
 
 /** A PodDisruptionBudget said no: the experiment reports it instead of retrying. */
-export class EvictionRefused extends Error {}
+class EvictionRefused extends Error {}

@@ -2,7 +2,9 @@
 // replicas (SIGKILL) or stops them gracefully (SIGTERM, then SIGKILL after the grace period);
 // network-delay is carried by the supervisor's front proxy; cpu-stress runs burner processes that
 // compete with the replicas for this machine's cores. Eviction has no local meaning.
+
 import { execFile, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceName } from '../../drivers/driver.js';
 import type { LocalDriver } from '../../drivers/local/local-driver.js';
 import { service } from '../../drivers/local/local-driver.js';
@@ -12,7 +14,7 @@ import type { ExperimentSpec, SpecOf } from '../../experiments/spec.js';
 import { DEFAULT_WORKERS } from '../../faults/cpu-stress.js';
 import type { Backend, Injected, Injection, Verification } from '../../faults/fault.js';
 import { delayOf } from '../../faults/network-delay.js';
-import { pickVictims } from '../../faults/pod-kill.js';
+import { pickVictims, victimCount } from '../../faults/pod-kill.js';
 import { delayLanded, probeLatency } from '../probe-latency.js';
 import { type CpuFigures, type CpuTimes, cpuFigures, cpuTaken, cpuTimes } from './cpu-figures.js';
 
@@ -58,11 +60,7 @@ class LocalPodKill implements Injection {
 
   async inject(): Promise<Injected> {
     const ready = (await this.driver.replicas({ service: this.target })).filter((r) => r.ready);
-    const victims = pickVictims(
-      ready,
-      this.spec.count === 'all' ? ready.length : (this.spec.count ?? 1),
-      this.seed,
-    );
+    const victims = pickVictims(ready, victimCount(this.spec, ready.length), this.seed);
     const pids = new Map(
       (await this.driver.status()).services[this.target].replicas.map((r) => [r.id, r.pid]),
     );
@@ -227,9 +225,7 @@ class LocalCpuStress implements Injection {
 
   /** Judged on the CPU the target runs on (no idle time left), not on the burners' own CPU time. */
   async verify(): Promise<Verification> {
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(2000, parseDuration(this.spec.duration) / 2)),
-    );
+    await sleep(Math.min(2000, parseDuration(this.spec.duration) / 2));
     const during = cpuFigures(await this.driver.status(), this.target);
     return cpuTaken(this.target, this.cpu, this.cpuAtInjection, cpuTimes(this.cpu), {
       atInjection: this.atInjection,

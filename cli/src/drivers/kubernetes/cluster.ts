@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CoreApi, KubeConfig } from '@kubernetes/client-node';
 import { UnreachableError, UsageError } from '../../errors.js';
 
-export interface ClusterOptions {
+interface ClusterOptions {
   kubeconfig?: string;
   context?: string;
   /** Explicit namespace; otherwise the in-cluster pod's, the context's, or `chaos-platform`. */
@@ -128,7 +128,7 @@ export function statusOf(error: unknown): number | undefined {
 }
 
 /** The Status message the API server sent with an error, when it sent one. */
-export function statusMessage(error: unknown): string | undefined {
+function statusMessage(error: unknown): string | undefined {
   let body: unknown = (error as { body?: unknown })?.body;
   if (typeof body === 'string') {
     const text = body;

@@ -9,7 +9,7 @@ import type { KubeClient, WorkloadKind } from './kube-client.js';
 import type { PodTracker } from './pod-tracker.js';
 
 /** Namespaces chaos must never touch. */
-export const PROTECTED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+const PROTECTED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 export interface KubernetesDriverOptions {
   /** Where traffic reaches a service from here (e.g. a port-forward); default its Service in-cluster. */
@@ -18,7 +18,7 @@ export interface KubernetesDriverOptions {
   selectors?: Record<string, string>;
 }
 
-export const defaultSelector = (service: string) => `app.kubernetes.io/name=${service}`;
+const defaultSelector = (service: string) => `app.kubernetes.io/name=${service}`;
 
 export class KubernetesDriver implements Driver {
   readonly name = 'kubernetes';
@@ -74,6 +74,11 @@ export class KubernetesDriver implements Driver {
 
   async pods(target: Target): Promise<V1Pod[]> {
     return (await this.tracker(target)).pods();
+  }
+
+  /** The pods that serve: Ready and not terminating, as a Service's endpoints hold them. */
+  async readyPods(target: Target): Promise<V1Pod[]> {
+    return (await this.pods(target)).filter((pod) => replicaOf(pod).ready);
   }
 
   async replicas(target: Target): Promise<Replica[]> {
@@ -176,14 +181,14 @@ export class KubernetesDriver implements Driver {
   }
 }
 
-export function parseWorkload(text: string): { kind: WorkloadKind; name: string } {
+function parseWorkload(text: string): { kind: WorkloadKind; name: string } {
   const [kind, name] = text.split('/');
   if (!name || (kind !== 'deployment' && kind !== 'statefulset'))
     throw new UsageError(`--workload must be deployment/<name> or statefulset/<name> (got '${text}')`);
   return { kind: kind === 'deployment' ? 'Deployment' : 'StatefulSet', name };
 }
 
-export function replicaOf(pod: V1Pod): Replica {
+function replicaOf(pod: V1Pod): Replica {
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const terminating = Boolean(pod.metadata?.deletionTimestamp);
   return {

@@ -4,6 +4,7 @@
 // requestTimeoutMs). It stops on any other error (cache.js doneHandler calls the error callbacks
 // and returns), so a transient error is retried here a bounded number of times, and a refusal
 // (401/403/404) fails the tracker: pods() then throws instead of serving a frozen map.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type CoreV1Api, type KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { kubeError, statusOf } from './cluster.js';
 
@@ -81,7 +82,7 @@ export class PodTracker {
     const refused = status === 401 || status === 403 || status === 404;
     if (!refused && !this.starting && !this.stopped && this.retries < RETRIES) {
       this.retries++;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * this.retries));
+      await sleep(RETRY_DELAY_MS * this.retries);
       if (!this.stopped) await this.informer.start();
       return;
     }

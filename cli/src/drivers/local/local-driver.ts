@@ -67,8 +67,7 @@ export class LocalDriver implements Driver {
   }
 
   async capacity(target: Target): Promise<Capacity> {
-    const replicas = await this.replicas(target);
-    return { desired: replicas.length, available: replicas.filter((r) => r.ready).length };
+    return capacityOf(await this.replicas(target));
   }
 
   async waitFor(
@@ -85,10 +84,7 @@ export class LocalDriver implements Driver {
         this.controlUrl,
         (status) => {
           const replicas = replicasOf(status, name);
-          met = until(replicas, {
-            desired: replicas.length,
-            available: replicas.filter((r) => r.ready).length,
-          });
+          met = until(replicas, capacityOf(replicas));
           return met;
         },
         { signal, waitMs: Math.min(25_000, Math.max(1, deadline - Date.now())) },
@@ -120,4 +116,9 @@ function replicasOf(status: PlatformStatus, name: ServiceName): Replica[] {
     terminating: false,
     restarts: r.restarts,
   }));
+}
+
+/** Locally every replica is desired (a dead one is respawned in place); the ready ones serve. */
+function capacityOf(replicas: Replica[]): Capacity {
+  return { desired: replicas.length, available: replicas.filter((r) => r.ready).length };
 }

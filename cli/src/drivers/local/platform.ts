@@ -130,7 +130,7 @@ export const allReady = (status: PlatformStatus) =>
   SERVICES.every((service) => status.services[service].replicas.every((replica) => replica.ready));
 
 /** The replicas that are not ready and what they are doing, for a message saying why a wait failed. */
-export function describeReadiness(status: PlatformStatus): string {
+function describeReadiness(status: PlatformStatus): string {
   const waiting = SERVICES.flatMap((service) =>
     status.services[service].replicas
       .filter((replica) => !replica.ready)
