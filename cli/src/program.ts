@@ -6,7 +6,7 @@ import { DEFAULT_NAMESPACE } from './drivers/kubernetes/cluster.js';
 import { allReady, fetchStatus, localDown, localUp, readState } from './drivers/local/platform.js';
 import { EXIT, UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
-import { TARGET_NAME, type Thresholds } from './experiments/spec.js';
+import { MAX_RETRIES, TARGET_NAME, type Thresholds } from './experiments/spec.js';
 import { loadSuite } from './experiments/suite.js';
 import { exitCodeOf, loadReport } from './reporters/report.js';
 import { renderSummary } from './reporters/summary.js';
@@ -26,6 +26,13 @@ const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new UsageError(`${name} must be a positive integer (got '${value}')`);
+  return n;
+};
+
+const retryCount = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_RETRIES)
+    throw new UsageError(`--retries must be a whole number from 0 to ${MAX_RETRIES} (got '${value}')`);
   return n;
 };
 
@@ -75,6 +82,13 @@ function common(command: Command): Command {
     .option('--rps <n>', 'order traffic while the experiment runs, requests per second', '50')
     .option('--warmup <duration>', 'traffic before the fault (the baseline)', '3s')
     .option('--cooldown <duration>', 'traffic after the fault', '3s')
+    .option(
+      '--retries <n>',
+      'client retries of an order that got no answer, a 429 or a 5xx, with the same Idempotency-Key, as a real caller would',
+      retryCount,
+      0,
+    )
+    .option('--retry-backoff <duration>', 'wait before the first retry, doubled for each next one', '50ms')
     .option('--report-dir <dir>', 'where the JSON and JUnit reports go', 'reports')
     .option('--json', 'print the JSON report on stdout and nothing else', false)
     .option('--dry-run', 'say what would be broken, break nothing', false)
@@ -287,8 +301,10 @@ common(
     await runExperiments(specs, {
       ...opts,
       rps: given('rps') ? opts.rps : String(suite.rps ?? opts.rps),
-      warmup: given('warmup') ? opts.warmup : String(suite.warmup ?? opts.warmup),
-      cooldown: given('cooldown') ? opts.cooldown : String(suite.cooldown ?? opts.cooldown),
+      warmup: given('warmup') ? opts.warmup : (suite.warmup ?? opts.warmup),
+      cooldown: given('cooldown') ? opts.cooldown : (suite.cooldown ?? opts.cooldown),
+      retries: given('retries') ? opts.retries : (suite.retries ?? opts.retries),
+      retryBackoff: given('retryBackoff') ? opts.retryBackoff : (suite.retryBackoff ?? opts.retryBackoff),
     });
   });
 

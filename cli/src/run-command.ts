@@ -15,7 +15,7 @@ import { UsageError } from './errors.js';
 import { removeAll } from './experiments/cleanup.js';
 import { parseDuration } from './experiments/duration.js';
 import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
-import { checkSpec, type ExperimentSpec, TARGET_NAME } from './experiments/spec.js';
+import { checkSpec, type ExperimentSpec, MAX_RETRY_BACKOFF_MS, TARGET_NAME } from './experiments/spec.js';
 import { parseMinEffect } from './experiments/statistics.js';
 import type { Backend } from './faults/fault.js';
 import { faultOf } from './faults/index.js';
@@ -39,8 +39,11 @@ export interface CommonOptions {
   netemImage?: string;
   stateDir: string;
   rps: string;
-  warmup: string;
-  cooldown: string;
+  /** Durations: text from a flag, text or a number of ms from a suite. */
+  warmup: string | number;
+  cooldown: string | number;
+  retries: number;
+  retryBackoff: string | number;
   reportDir: string;
   json: boolean;
   dryRun: boolean;
@@ -132,6 +135,9 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     );
   const warmupMs = parseDuration(opts.warmup, '--warmup');
   const cooldownMs = parseDuration(opts.cooldown, '--cooldown');
+  const retry = { retries: opts.retries, backoffMs: parseDuration(opts.retryBackoff, '--retry-backoff') };
+  if (retry.backoffMs > MAX_RETRY_BACKOFF_MS)
+    throw new UsageError(`--retry-backoff must be at most ${MAX_RETRY_BACKOFF_MS / 1000}s`);
   parseUrls(opts.url ?? []);
   if (opts.driver === 'local' && opts.url?.length)
     throw new UsageError(
@@ -184,6 +190,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
       driver,
       backend,
       rps,
+      retry,
       warmupMs,
       cooldownMs,
       allowOutage: opts.allowOutage,

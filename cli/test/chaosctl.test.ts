@@ -211,7 +211,7 @@ describe('chaosctl with the local driver', () => {
     );
     expect(html).toContain('<table class="repeats">');
     expect(html.match(/data-chart="latency"/g)).toHaveLength(2);
-    // The local proxies' replicas answer with X-Served-By: each run charts its traffic per replica.
+    // The local platform's replicas answer with X-Served-By: each run charts its traffic per replica.
     expect(html.match(/data-chart="replicas"/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
   }, 90_000);
@@ -458,6 +458,22 @@ describe('chaosctl usage errors', () => {
       /--rps must be a number/,
     ],
     [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--retries', '-1'],
+      /^chaosctl: --retries must be a whole number from 0 to 10 \(got '-1'\)\n$/,
+    ],
+    [
+      ['run-all', '--retries', 'x'],
+      /^chaosctl: --retries must be a whole number from 0 to 10 \(got 'x'\)\n$/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--retry-backoff', 'soon'],
+      /--retry-backoff must look like 300ms, 30s or 2m \(got 'soon'\)/,
+    ],
+    [
+      ['pod-kill', '--service', 'order-service', '--driver', 'local', '--retry-backoff', '1m'],
+      /--retry-backoff must be at most 5s/,
+    ],
+    [
       ['pod-kill', '--service', 'order-service', '--driver', 'local', '--min-effect', 'fast'],
       /--min-effect must be a duration like 250ms or a share of the baseline like 20% \(got 'fast'\)/,
     ],
@@ -486,6 +502,11 @@ describe('chaosctl usage errors', () => {
       /experiments\[0\]\.duration/,
     ],
     ['no experiments', 'version: 1\nexperiments: []', /experiments/],
+    [
+      'too many client retries',
+      'version: 1\nretries: 11\nexperiments:\n  - { type: pod-kill, service: order-service }',
+      /retries must be <= 10/,
+    ],
   ])('rejects a suite with %s', async (name, text, message) => {
     const run = await chaosctl([
       'run-all',

@@ -34,7 +34,7 @@ export async function runChaosctl(
   }
 }
 
-/** A port p with p+1, p+2 and p+99 free too: the local platform's proxies and control API. */
+/** A port p with p+1, p+2 and p+99 free too: the local platform's service ports and control API. */
 export async function freeBasePort(): Promise<number> {
   const listen = (port: number) =>
     new Promise<boolean>((done) => {

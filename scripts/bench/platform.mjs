@@ -1,12 +1,14 @@
-// Local platform benchmark: what the supervisor's front proxies cost, and how fast a killed replica
+// Local platform benchmark: what the supervisor's front ports cost, and how fast a killed replica
 // is back. Prints
 // - orders/s and p50/p99 of a closed loop (CONNECTIONS clients, no think time) against the three
 //   services wired to each other directly, then through the local platform (1 replica each, so the
-//   only difference is the proxies in front of order-service and of its two downstreams);
+//   only difference is the front in front of order-service and of its two downstreams), and the
+//   supervisor's CPU per order;
 // - local pod-kill recovery (kill of an order-service replica -> its replacement ready, as the
 //   supervisor's status reports it by long-poll, as chaosctl learns it) over KILLS kills under
-//   100 orders/s of open-model traffic, with the failed requests counted, against the floor: a bare
-//   spawn of order-service until its /readyz answers 200, and a bare Fastify app until it listens.
+//   100 orders/s of open-model traffic from a client that retries twice with the Idempotency-Key,
+//   with the requests a kill cut off and those that failed even so counted, against the floor: a
+//   bare spawn of order-service until its /readyz answers 200, and a bare Fastify app until it listens.
 // Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
 // only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor.
 import { spawn } from 'node:child_process';
@@ -165,18 +167,20 @@ async function cpuMs(pid) {
   return used;
 }
 
-async function proxied() {
+async function throughPlatform() {
   const platform = await startPlatform(1);
   const before = await cpuMs(platform.child.pid);
   const result = await closedLoop(platform.orderUrl);
-  result.proxyCpuUs = (((await cpuMs(platform.child.pid)) - before) * 1000) / (result.rate * LOAD_S);
+  result.supervisorCpuUs = (((await cpuMs(platform.child.pid)) - before) * 1000) / (result.rate * LOAD_S);
   await stopChild(platform.child);
   return result;
 }
 
 async function recovery() {
   const platform = await startPlatform(2);
-  const load = new LoadGenerator({ url: platform.orderUrl, rps: 100 });
+  // A kill cuts off the requests the killed process held (as behind a Service); a client that
+  // retries with the Idempotency-Key, as chaosctl's default suite does, gets them served.
+  const load = new LoadGenerator({ url: platform.orderUrl, rps: 100, retry: { retries: 2, backoffMs: 20 } });
   load.start();
   await sleep(1000);
   const times = [];
@@ -206,7 +210,7 @@ async function recovery() {
   await stopChild(platform.child);
   times.sort((a, b) => a - b);
   const failures = {};
-  // By status, and by who answered: a replica says so in X-Served-By, the proxy does not.
+  // By status, and by who answered: a replica says so in X-Served-By, the supervisor does not.
   for (const s of samples.filter((s) => s.status === 0 || s.status >= 500)) {
     const key = `${s.status}${s.servedBy ? ` from ${s.servedBy}` : ''}`;
     failures[key] = (failures[key] ?? 0) + 1;
@@ -217,6 +221,7 @@ async function recovery() {
     p95: pct(times, 95),
     respawnP50: pct(respawns, 50),
     failed: failed ? `${failed} ${JSON.stringify(failures)}` : 0,
+    cutOff: samples.filter((s) => s.attempts > 1).length,
     requests: samples.length,
   };
 }
@@ -254,14 +259,14 @@ try {
     await recoveryFigures();
   } else {
     const plain = await direct();
-    const platform = await proxied();
+    const platform = await throughPlatform();
     const line = (name, r) =>
       `  ${name.padEnd(24)} ${r.rate.toFixed(0).padStart(6)} orders/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  failed ${r.failed}`;
     console.log('throughput (1 replica per service)');
     console.log(line('direct', plain));
     console.log(line('through the platform', platform));
     console.log(`  platform/direct: ${(platform.rate / plain.rate).toFixed(2)}x`);
-    console.log(`  supervisor (all proxy hops) CPU per order: ${platform.proxyCpuUs.toFixed(0)} us`);
+    console.log(`  supervisor (every front hop) CPU per order: ${platform.supervisorCpuUs.toFixed(0)} us`);
     // BENCH_ONLY=throughput: the first half alone, for quick interleaved comparisons.
     if (process.env.BENCH_ONLY !== 'throughput') await recoveryFigures();
   }
@@ -286,6 +291,7 @@ async function recoveryFigures() {
   console.log(
     `  local platform           p50 ${ms(kills.p50)}  p95 ${ms(kills.p95)}  failed ${kills.failed} of ${kills.requests} requests`,
   );
+  console.log(`  cut off by a kill, then retried: ${kills.cutOff} requests`);
   console.log(
     `  kill to respawn          p50 ${ms(kills.respawnP50)} (the supervisor's delay before the new process)`,
   );

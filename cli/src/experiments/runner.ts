@@ -7,7 +7,7 @@ import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from 
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
 import { victimCount } from '../faults/pod-kill.js';
-import { LoadGenerator } from '../traffic/load.js';
+import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
 import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
@@ -20,6 +20,8 @@ export interface RunOptions {
   driver: Driver;
   backend: Backend;
   rps: number;
+  /** How the traffic's client retries an order that got no answer, a 429 or a 5xx. */
+  retry: RetryPolicy;
   warmupMs: number;
   cooldownMs: number;
   allowOutage: boolean;
@@ -58,6 +60,8 @@ export interface ExperimentResult {
   };
   traffic: {
     rps: number;
+    /** The client's retries; absent from reports written before chaosctl could retry (none did). */
+    retry?: RetryPolicy;
     before: WindowStats;
     during: WindowStats;
     after: WindowStats;
@@ -126,6 +130,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     recovery: { ...EMPTY_PHASES, totalMs: null },
     traffic: {
       rps: opts.rps,
+      retry: opts.retry,
       before: windowStats([]),
       during: windowStats([]),
       after: windowStats([]),
@@ -153,11 +158,11 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       driver.url('inventory-service'),
     ]);
     const stockBefore = await stockTotals(inventoryUrl);
-    load = new LoadGenerator({ url: orderUrl, rps: opts.rps });
+    load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
     load.start();
     breakers = new BreakerWatch(orderUrl);
     breakers.start();
-    event(`traffic: ${opts.rps} orders/s`);
+    event(`traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry)}` : ''}`);
     await sleep(opts.warmupMs);
 
     const before = await driver.replicas(target);
@@ -211,6 +216,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     const windows = attribute(samples, injectedAt, endedAt);
     result.traffic = {
       rps: opts.rps,
+      retry: opts.retry,
       before: windowStats(windows.before),
       during: windowStats(windows.during),
       after: windowStats(windows.after),

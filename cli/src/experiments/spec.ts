@@ -10,6 +10,11 @@ const Duration = Type.Union([
   Type.Integer({ minimum: 0 }),
 ]);
 
+/** Client retries per order: enough to ride out a replica's death, bounded like a real client's. */
+export const MAX_RETRIES = 10;
+/** The longest first wait before a retry: doubled up to ten times, more would hold a run for hours. */
+export const MAX_RETRY_BACKOFF_MS = 5000;
+
 /** A DNS-1123 label, as Kubernetes names Services and workloads. */
 export const TARGET_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
@@ -88,6 +93,10 @@ export const SuiteSchema = Type.Object(
     /** Traffic before the fault (the baseline) and after it. */
     warmup: Type.Optional(Duration),
     cooldown: Type.Optional(Duration),
+    /** Client retries of an order that got no answer, a 429 or a 5xx, with the same Idempotency-Key. */
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRIES })),
+    /** Wait before the first retry, doubled for each next one. */
+    retryBackoff: Type.Optional(Duration),
     experiments: Type.Array(ExperimentSchema, { minItems: 1 }),
   },
   { additionalProperties: false },

@@ -5,7 +5,15 @@ import { formatMs } from '../experiments/duration.js';
 import { PHASES } from '../experiments/recovery.js';
 import type { ExperimentResult } from '../experiments/runner.js';
 import type { RepeatSummary, Report } from './report.js';
-import { describePhases, percent, showDifference, showEstimate, shownFigures, showValue } from './summary.js';
+import {
+  describePhases,
+  percent,
+  retryPolicies,
+  showDifference,
+  showEstimate,
+  shownFigures,
+  showValue,
+} from './summary.js';
 
 const esc = (text: string) =>
   text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] ?? c);
@@ -180,7 +188,7 @@ function verdictTable(experiments: ExperimentResult[]): string {
   const rows = experiments
     .map(
       (e, i) =>
-        `<tr class="${e.status}"><td><a href="#${anchor(i)}">${esc(e.name)}</a></td><td class="verdict">${e.status.toUpperCase()}</td><td>${e.recovery.totalMs === null ? 'not measured' : formatMs(e.recovery.totalMs)}${describePhases(e) ? `<br><small>${esc(describePhases(e))}</small>` : ''}</td><td>${percent(e.traffic.during.errorRate)} <small>(${e.traffic.during.failed}/${e.traffic.during.requests})</small></td><td>${formatMs(e.traffic.during.p95Ms)}</td><td class="${e.integrity && !e.integrity.passed ? 'bad' : ''}">${esc(integrityOf(e))}</td></tr>`,
+        `<tr class="${e.status}"><td><a href="#${anchor(i)}">${esc(e.name)}</a></td><td class="verdict">${e.status.toUpperCase()}</td><td>${e.recovery.totalMs === null ? 'not measured' : formatMs(e.recovery.totalMs)}${describePhases(e) ? `<br><small>${esc(describePhases(e))}</small>` : ''}</td><td>${percent(e.traffic.during.errorRate)} <small>(${e.traffic.during.failed}/${e.traffic.during.requests}${e.traffic.during.retried ? `, ${e.traffic.during.retried} retried` : ''})</small></td><td>${formatMs(e.traffic.during.p95Ms)}</td><td class="${e.integrity && !e.integrity.passed ? 'bad' : ''}">${esc(integrityOf(e))}</td></tr>`,
     )
     .join('\n');
   return `<table class="verdicts"><thead><tr><th>experiment</th><th>verdict</th><th>recovery and its phases</th><th>errors during</th><th>p95 during</th><th>integrity</th></tr></thead>
@@ -258,10 +266,12 @@ function section(e: ExperimentResult, index: number): string {
         `<tr class="${t.passed ? 'pass' : 'fail'}"><td>${esc(t.name)}</td><td>${esc(showValue(t.measured, t.unit))}</td><td>${esc(showValue(t.limit, t.unit))}</td><td>${t.passed ? 'PASS' : 'FAIL'}</td></tr>`,
     )
     .join('');
+  // Only a retrying client has requests that needed a retry.
+  const retrying = Boolean(e.traffic.retry?.retries);
   const windows = (['before', 'during', 'after'] as const)
     .map((w) => {
       const s = e.traffic[w];
-      return `<tr><td>${w}</td><td>${s.requests}</td><td>${s.failed}</td><td>${percent(s.errorRate)}</td><td>${s.p50Ms}</td><td>${s.p95Ms}</td><td>${s.p99Ms}</td></tr>`;
+      return `<tr><td>${w}</td><td>${s.requests}</td><td>${s.failed}</td>${retrying ? `<td>${s.retried}</td>` : ''}<td>${percent(s.errorRate)}</td><td>${s.p50Ms}</td><td>${s.p95Ms}</td><td>${s.p99Ms}</td></tr>`;
     })
     .join('');
   const resolution = `${Math.round(width * 1000)} ms`;
@@ -271,7 +281,7 @@ ${e.error ? `<p class="error">${esc(e.error)}</p>` : ''}
 <p>Recovery: ${e.recovery.totalMs === null ? 'not measured' : formatMs(e.recovery.totalMs)}. Phases from the fault: ${esc(describePhases(e) || 'none reached')}.</p>
 <p>Integrity: ${esc(integrityOf(e))}.</p>
 <table><thead><tr><th>threshold</th><th>measured</th><th>limit</th><th></th></tr></thead><tbody>${thresholds}</tbody></table>
-<table><thead><tr><th>window</th><th>requests</th><th>failed</th><th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr></thead><tbody>${windows}</tbody></table>
+<table><thead><tr><th>window</th><th>requests</th><th>failed</th>${retrying ? '<th>retried</th>' : ''}<th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr></thead><tbody>${windows}</tbody></table>
 <h3>Traffic by due time, ${resolution} buckets</h3>
 ${chart({
   kind: 'throughput',
@@ -347,6 +357,12 @@ figure{margin:.8em 0}figcaption{font-size:13px;color:#333}.note{color:#666}
 <h1 class="${report.verdict}">chaosctl <span>${report.verdict.toUpperCase()}</span></h1>
 <p>${report.experiments.length} experiment${report.experiments.length === 1 ? '' : 's'}, driver ${esc(report.driver)}, ${esc(report.startedAt)} to ${esc(report.finishedAt)}.</p>
 ${verdictTable(experiments)}
+${retryPolicies(report)
+  .map(
+    (policy) =>
+      `<p class="note">Traffic: ${esc(policy)}. Errors are what still failed after the retries.</p>`,
+  )
+  .join('\n')}
 ${report.repeats?.length ? repeatsTable(report.repeats) : ''}
 <p class="note">In the charts: shaded, the fault window; dashed lines, the recovery phases from the injection. Requests count in the bucket of their due time.</p>
 ${experiments.map(section).join('\n')}

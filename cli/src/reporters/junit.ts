@@ -17,9 +17,12 @@ const show = (value: number | boolean, unit: ThresholdResult['unit']) =>
 function testcase(experiment: ExperimentResult, t: ThresholdResult): string {
   const name = t.unit === 'boolean' ? t.name : `${t.name} <= ${show(t.limit, t.unit)}`;
   const head = `    <testcase classname="chaosctl.${xmlEscape(experiment.type)}.${xmlEscape(experiment.service)}" name="${xmlEscape(name)}" time="0">`;
+  // The error rate is what still failed after the client's retries: say how many needed one.
+  const { retried, requests } = experiment.traffic.during;
+  const note = t.name === 'error-rate' && retried ? ` (${retried} of ${requests} requests retried)` : '';
   if (t.passed)
-    return `${head}\n      <system-out>${xmlEscape(`measured ${show(t.measured, t.unit)}`)}</system-out>\n    </testcase>`;
-  const message = `${t.name}: measured ${show(t.measured, t.unit)}, limit ${show(t.limit, t.unit)}`;
+    return `${head}\n      <system-out>${xmlEscape(`measured ${show(t.measured, t.unit)}${note}`)}</system-out>\n    </testcase>`;
+  const message = `${t.name}: measured ${show(t.measured, t.unit)}, limit ${show(t.limit, t.unit)}${note}`;
   return `${head}\n      <failure message="${xmlEscape(message)}" type="threshold">${xmlEscape(message)}</failure>\n    </testcase>`;
 }
 
@@ -34,18 +37,22 @@ function testsuite(experiment: ExperimentResult): string {
     );
   }
   const failures = experiment.thresholds.filter((t) => !t.passed).length;
-  // The recovery phases as properties, so Jenkins keeps them with the results.
-  const phases = Object.entries(experiment.recovery).filter(([, ms]) => ms !== null);
-  const properties = phases.length
-    ? [
-        '    <properties>',
-        ...phases.map(([name, ms]) => `      <property name="recovery.${xmlEscape(name)}" value="${ms}"/>`),
-        '    </properties>',
-      ]
-    : [];
+  // The recovery phases and the client's retries as properties, so Jenkins keeps them with the results.
+  const { retry } = experiment.traffic;
+  const properties = [
+    ...Object.entries(experiment.recovery)
+      .filter(([, ms]) => ms !== null)
+      .map(([name, ms]) => `      <property name="recovery.${xmlEscape(name)}" value="${ms}"/>`),
+    ...(retry?.retries
+      ? [
+          `      <property name="traffic.retry.retries" value="${retry.retries}"/>`,
+          `      <property name="traffic.retry.backoffMs" value="${retry.backoffMs}"/>`,
+        ]
+      : []),
+  ];
   return [
     `  <testsuite name="${xmlEscape(experiment.name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(experiment.startedAt, experiment.finishedAt)}" timestamp="${experiment.startedAt.slice(0, 19)}">`,
-    ...properties,
+    ...(properties.length ? ['    <properties>', ...properties, '    </properties>'] : []),
     ...cases,
     '  </testsuite>',
   ].join('\n');

@@ -4,10 +4,21 @@ import { formatMs } from '../experiments/duration.js';
 import { PHASES } from '../experiments/recovery.js';
 import type { ExperimentResult, ThresholdResult } from '../experiments/runner.js';
 import type { Comparison, Estimate } from '../experiments/statistics.js';
+import { describeRetry } from '../traffic/load.js';
 import type { RepeatSummary, Report } from './report.js';
 
 /** A ratio as a percentage with two decimals. */
 export const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
+
+/**
+ * How the traffic's client retried in a report's runs, said only when it did: the error rate is then
+ * what still failed after the retries.
+ */
+export const retryPolicies = (report: Report) => [
+  ...new Set(
+    report.experiments.flatMap((e) => (e.traffic.retry?.retries ? [describeRetry(e.traffic.retry)] : [])),
+  ),
+];
 
 /** A threshold's figure with its unit. */
 export const showValue = (value: number | boolean, unit: ThresholdResult['unit']) =>
@@ -101,7 +112,7 @@ export function renderSummary(report: Report): string {
     e.name,
     e.status.toUpperCase(),
     e.recovery.totalMs === null ? '-' : formatMs(e.recovery.totalMs),
-    percent(e.traffic.during.errorRate),
+    `${percent(e.traffic.during.errorRate)}${e.traffic.during.retried ? ` (${e.traffic.during.retried} retried)` : ''}`,
     formatMs(e.traffic.during.p95Ms),
     e.integrity
       ? `${e.integrity.readBack}/${e.integrity.acknowledged}${e.integrity.stockConserved ? '' : ' stock!'}`
@@ -135,6 +146,9 @@ export function renderSummary(report: Report): string {
   return [
     line(header),
     ...rows.map((r) => line(r, true)),
+    ...retryPolicies(report).map(
+      (policy) => `traffic: ${policy}; errors are what still failed after the retries`,
+    ),
     ...details,
     ...repeats,
     `verdict: ${colour(report.verdict.toUpperCase())}`,

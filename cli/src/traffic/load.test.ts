@@ -122,6 +122,33 @@ describe('LoadGenerator', () => {
     expect(once.every((s) => s.status === 503 && s.attempts === 1 && s.orderId === undefined)).toBe(true);
   });
 
+  it('rides out a connection cut off mid-request, as a SIGKILLed replica does, only when it retries', async () => {
+    const seen = new Map<string, number>();
+    // The first attempt of each order dies with its connection, no answer sent; the second is served.
+    handle = (req, res) => {
+      const key = String(req.headers['idempotency-key']);
+      const attempts = (seen.get(key) ?? 0) + 1;
+      seen.set(key, attempts);
+      if (attempts === 1) req.socket.destroy();
+      else created(res, `order-for-${key}`);
+    };
+    const retried = await run(new LoadGenerator({ url, rps: 100, retry: { retries: 1, backoffMs: 1 } }), 200);
+    expect(retried.length).toBeGreaterThanOrEqual(10);
+    for (const sample of retried) {
+      expect(sample).toMatchObject({
+        status: 201,
+        attempts: 2,
+        orderId: `order-for-${sample.idempotencyKey}`,
+      });
+      expect(seen.get(sample.idempotencyKey)).toBe(2);
+    }
+
+    seen.clear();
+    const once = await run(new LoadGenerator({ url, rps: 100 }), 100);
+    expect(once.length).toBeGreaterThan(0);
+    expect(once.every((s) => s.status === 0 && s.attempts === 1)).toBe(true);
+  });
+
   it('records which replica answered from X-Served-By', async () => {
     handle = (_req, res) => created(res);
     const samples = await run(new LoadGenerator({ url, rps: 50 }), 100);

@@ -47,6 +47,12 @@ export interface RetryPolicy {
   backoffMs: number;
 }
 
+/** "retrying up to twice (back-off 50 ms, doubling) with the same Idempotency-Key", for logs and reports. */
+export function describeRetry({ retries, backoffMs }: RetryPolicy): string {
+  const times = retries === 1 ? 'once' : retries === 2 ? 'twice' : `${retries} times`;
+  return `retrying up to ${times} (back-off ${backoffMs} ms, doubling) with the same Idempotency-Key`;
+}
+
 export interface LoadOptions {
   url: string;
   rps: number;

@@ -15,6 +15,8 @@ const sample = (dueAt: number, latencyMs: number, status = 201, servedBy?: strin
   ...(servedBy ? { servedBy } : {}),
 });
 
+const attempts = (s: Sample, n: number): Sample => ({ ...s, attempts: n });
+
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
 function random(seed: number) {
   let a = seed;
@@ -70,6 +72,20 @@ describe('windowStats', () => {
     expect(stats.p99Ms).toBeGreaterThanOrEqual(500);
     expect(stats.p99Ms).toBeLessThanOrEqual(500.3);
   });
+
+  it('counts as retried every request that took more than one attempt, whatever its outcome', () => {
+    const stats = windowStats([
+      sample(0, 5),
+      attempts(sample(1, 30), 2),
+      attempts(sample(2, 90, 0), 3),
+      attempts(sample(3, 90, 503), 2),
+      attempts(sample(4, 1, 0), 0),
+    ]);
+    // A retried order that ended in 201 is no failure; one still without an answer after its retries
+    // is both; one shed before it left (0 attempts) is a failure, never a retry.
+    expect(stats).toMatchObject({ requests: 5, failed: 3, retried: 3 });
+    expect(windowStats([sample(0, 5), sample(1, 5, 503)])).toMatchObject({ failed: 1, retried: 0 });
+  });
 });
 
 describe('timeline', () => {
@@ -78,15 +94,15 @@ describe('timeline', () => {
     const samples = [
       sample(origin + 250, 10),
       sample(origin + 10, 5),
-      sample(origin + 90, 7, 503),
+      attempts(sample(origin + 90, 7, 503), 3),
       sample(origin + 1010, 30),
       sample(origin - 50, 1),
     ];
     expect(timeline(samples, origin, 100)).toEqual([
-      { second: -0.1, requests: 1, failed: 0, errorRate: 0, p50Ms: 1, p95Ms: 1, p99Ms: 1 },
-      { second: 0, requests: 2, failed: 1, errorRate: 0.5, p50Ms: 5, p95Ms: 7, p99Ms: 7 },
-      { second: 0.2, requests: 1, failed: 0, errorRate: 0, p50Ms: 10, p95Ms: 10, p99Ms: 10 },
-      { second: 1, requests: 1, failed: 0, errorRate: 0, p50Ms: 30, p95Ms: 30, p99Ms: 30 },
+      { second: -0.1, requests: 1, failed: 0, retried: 0, errorRate: 0, p50Ms: 1, p95Ms: 1, p99Ms: 1 },
+      { second: 0, requests: 2, failed: 1, retried: 1, errorRate: 0.5, p50Ms: 5, p95Ms: 7, p99Ms: 7 },
+      { second: 0.2, requests: 1, failed: 0, retried: 0, errorRate: 0, p50Ms: 10, p95Ms: 10, p99Ms: 10 },
+      { second: 1, requests: 1, failed: 0, retried: 0, errorRate: 0, p50Ms: 30, p95Ms: 30, p99Ms: 30 },
     ]);
     expect(timeline(samples, origin).map((t) => [t.second, t.requests])).toEqual([
       [-1, 1],

@@ -7,7 +7,10 @@ import type { Sample } from './load.js';
 
 export interface WindowStats {
   requests: number;
+  /** Failed in the end: after the client's retries, when it retries. */
   failed: number;
+  /** Needed more than one attempt (cut off, refused, 429 or 5xx, then sent again), whatever the outcome. */
+  retried: number;
   errorRate: number;
   p50Ms: number;
   p95Ms: number;
@@ -59,13 +62,16 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 function statsOf(samples: readonly Sample[], histogram: LatencyHistogram): WindowStats {
   histogram.reset();
   let failures = 0;
+  let retried = 0;
   for (const sample of samples) {
     histogram.record(sample.latencyMs);
     if (failed(sample)) failures++;
+    if (sample.attempts > 1) retried++;
   }
   return {
     requests: samples.length,
     failed: failures,
+    retried,
     errorRate: samples.length ? Math.round((failures / samples.length) * 10_000) / 10_000 : 0,
     p50Ms: round1(histogram.percentile(50)),
     p95Ms: round1(histogram.percentile(95)),
@@ -90,9 +96,9 @@ export function buckets(samples: readonly Sample[], origin: number, bucketMs: nu
 }
 
 /**
- * Series for charts by due time: requests, failures and latency percentiles per bucket of
- * `bucketMs` (1 s by default; 100 ms for fine charts). `second` is the bucket's start, in seconds
- * from `origin` (fractional below 1 s buckets).
+ * Series for charts by due time: requests, failures, retried requests and latency percentiles per
+ * bucket of `bucketMs` (1 s by default; 100 ms for fine charts). `second` is the bucket's start, in
+ * seconds from `origin` (fractional below 1 s buckets).
  */
 export function timeline(samples: readonly Sample[], origin: number, bucketMs = 1000) {
   const histogram = new LatencyHistogram();

@@ -1,6 +1,6 @@
 // The local backend: faults on the processes `chaosctl local up` supervises. pod-kill crashes
 // replicas (SIGKILL) or stops them gracefully (SIGTERM, then SIGKILL after the grace period);
-// network-delay is carried by the supervisor's front proxy; cpu-stress runs burner processes that
+// network-delay is held by the replicas on the connections callers make to the service's port; cpu-stress runs burner processes that
 // compete with the replicas for this machine's cores. Eviction has no local meaning.
 
 import { execFile, spawn } from 'node:child_process';
@@ -117,13 +117,13 @@ class LocalNetworkDelay implements Injection {
   ) {
     if (spec.callers)
       throw new UsageError(
-        '--callers needs the kubernetes driver: locally the delay is on the front proxy, for every caller',
+        "--callers needs the kubernetes driver: locally the delay is on the service's port, for every caller",
       );
   }
 
   async plan() {
     const { latencyMs, jitterMs } = delayOf(this.spec);
-    return `the supervisor's proxy in front of ${this.target} holds each request ${latencyMs} ms ± ${jitterMs} ms`;
+    return `${this.target}'s replicas hold each request to its service port ${latencyMs} ms ± ${jitterMs} ms`;
   }
 
   async preflight() {
@@ -149,7 +149,7 @@ class LocalNetworkDelay implements Injection {
     const { landed, added } = delayLanded(this.baselineMs, during, latencyMs);
     return {
       landed,
-      evidence: `${this.target}'s /healthz answered ${added} ms slower through the proxy (${latencyMs} ms injected)`,
+      evidence: `${this.target}'s /healthz answered ${added} ms slower on its service port (${latencyMs} ms injected)`,
     };
   }
 

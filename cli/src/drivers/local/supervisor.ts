@@ -1,23 +1,18 @@
 // The local stand-in for a cluster: N replica processes per service, restarted when they die (as a
-// ReplicaSet would), behind a front proxy on the service's usual port that sends traffic only to
-// ready replicas over keep-alive connections and carries injected latency. A small control API lets
-// chaosctl read status (at once or when it changes), kill replicas and add latency; every fault
-// carries its own deadline and expires here on its own.
+// ReplicaSet would), behind the service's usual port. As kube-proxy, the supervisor is not in the
+// data path: it accepts each connection without reading it and hands it, round robin, to a ready
+// replica over the replica's IPC channel (service-kit's supervised.ts serves it there), so a
+// request costs what it costs with the services wired directly. A small control API lets chaosctl
+// read status (at once or when it changes), kill replicas and add latency, which the replicas hold
+// on the connections handed to them; every fault carries its own deadline and expires on its own.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 
 import type { ServiceName } from '../driver.js';
 
@@ -32,7 +27,7 @@ export interface SupervisorConfig {
   repoRoot: string;
   dataDir: string;
   replicas: number;
-  /** Front (proxy) port per service. */
+  /** The port per service that callers use (the Service's, in cluster terms). */
   ports: Record<ServiceName, number>;
   controlPort: number;
   /** Extra environment for every replica (LOG_LEVEL, SEED_STOCK...). */
@@ -81,7 +76,7 @@ export interface PlatformStatus {
   faults: LatencyFault[];
 }
 
-/** Probe period of a ready replica: how soon the proxy notices it stopped being ready. */
+/** Probe period of a ready replica: how soon the supervisor notices it stopped being ready. */
 const READY_PROBE_MS = 200;
 /** Probes in a row without an answer before a ready replica leaves rotation. */
 const PROBE_FAILURES = 3;
@@ -96,6 +91,8 @@ const LONG_POLL_MAX_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 /** The header every service answers with its POD_NAME (service-kit's SERVED_BY_HEADER). */
 const SERVED_BY = 'x-served-by';
+/** The key of every IPC message between supervisor and replica (service-kit's supervised.ts). */
+const MESSAGE = 'chaos-platform:supervisor';
 
 /**
  * Loaded into every replica before its own code (`node --import`): the replica's stdin is a pipe
@@ -111,27 +108,6 @@ const stop = () => {
 process.stdin.on('end', stop).on('error', stop).resume().unref();`;
 const REPLICA_GUARD_URL = `data:text/javascript,${encodeURIComponent(REPLICA_GUARD)}`;
 
-/**
- * Connection-level headers (RFC 9110 section 7.6.1) belong to one hop, not to the proxied message;
- * `expect` too (100-continue is answered by this hop, and undici refuses to send it).
- */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-]);
-/** A copy without them (built, not deleted from: `delete` turns an object slow, on every request). */
-const endToEnd = (headers: IncomingHttpHeaders): IncomingHttpHeaders => {
-  const copy: IncomingHttpHeaders = {};
-  for (const name in headers) if (!HOP_BY_HOP.has(name)) copy[name] = headers[name];
-  return copy;
-};
-
 class Replica {
   child: ChildProcess | undefined;
   ready = false;
@@ -145,11 +121,7 @@ class Replica {
   failedStarts = 0;
   /** The back-off it waits through now (0 when running or replaced at once). */
   backoffMs = 0;
-  /**
-   * Keep-alive connections from the proxy and the probe to the current process (undici's pool: it
-   * costs the proxy about half the CPU per request of node:http's client, and it reads the
-   * replica's Keep-Alive timeout so it never sends on a connection the replica is closing).
-   */
+  /** The readiness probe's keep-alive connection to the current process. */
   pool!: Pool;
   probe: NodeJS.Timeout | undefined;
   constructor(
@@ -208,7 +180,7 @@ export async function cpuOf(pid: number): Promise<Pick<ReplicaStatus, 'cpuMs' | 
 
 export class Supervisor {
   private readonly replicas = new Map<ServiceName, Replica[]>();
-  private readonly servers: Server[] = [];
+  private readonly servers: Array<Server | NetServer> = [];
   private faults: LatencyFault[] = [];
   private stopping = false;
   private readonly cursor = new Map<ServiceName, number>();
@@ -230,21 +202,17 @@ export class Supervisor {
         replicas.push(new Replica(service, `${service}-${i}`, await freePort()));
       this.replicas.set(service, replicas);
       for (const replica of replicas) this.spawn(replica);
-      this.servers.push(
-        await this.listen(this.config.ports[service], (req, res) => {
-          // A caller that hangs up mid-request (chaosctl interrupted) must not take the supervisor down.
-          this.proxy(service, req, res).catch(() => res.destroy());
-        }),
-      );
+      // Paused on accept: not a byte is read here, so the replica gets the whole request.
+      const front = createNetServer({ pauseOnConnect: true }, (socket) => this.handOver(service, socket));
+      this.servers.push(await listening(front, this.config.ports[service]));
     }
-    this.servers.push(
-      await this.listen(this.config.controlPort, (req, res) => {
-        this.control(req, res).catch((error: Error) => {
-          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: error.message }));
-        });
-      }),
-    );
+    const control = createServer((req, res) => {
+      this.control(req, res).catch((error: Error) => {
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: error.message }));
+      });
+    });
+    this.servers.push(await listening(control, this.config.controlPort));
   }
 
   /** The platform as it is now, with each live replica's CPU figures read from /proc. */
@@ -297,7 +265,7 @@ export class Supervisor {
     await Promise.all(exits);
     this.changed();
     for (const server of this.servers) {
-      server.closeAllConnections();
+      if ('closeAllConnections' in server) server.closeAllConnections();
       server.close();
     }
   }
@@ -339,10 +307,18 @@ export class Supervisor {
           NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
         },
         // stdin: the pipe REPLICA_GUARD watches; never written, closed when this process dies.
-        stdio: ['pipe', 'ignore', 'inherit'],
+        // The IPC channel carries callers' connections to the replica and faults and draining.
+        stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
       },
     );
     child.stdin?.on('error', () => {});
+    // A replica that starts shutting down (SIGTERM) says so before its probe would: no new
+    // connection is handed to it from then on.
+    child.on('message', (message: Record<string, unknown> | null) => {
+      if (message?.[MESSAGE] !== 'draining' || replica.child !== child || !replica.ready) return;
+      replica.ready = false;
+      this.changed();
+    });
     const pool = new Pool(`http://127.0.0.1:${replica.port}`);
     replica.child = child;
     replica.pool = pool;
@@ -393,6 +369,8 @@ export class Supervisor {
       if (next) replica.everReady = true;
       if (replica.ready !== next) {
         replica.ready = next;
+        // A replica joining rotation holds the network delay in force like the others.
+        if (next) this.sendDelay(replica);
         this.changed();
       }
       again();
@@ -424,80 +402,55 @@ export class Supervisor {
     return this.faults;
   }
 
-  private pick(service: ServiceName, not?: Replica): Replica | undefined {
-    const ready = (this.replicas.get(service) ?? []).filter((replica) => replica.ready);
-    const others = ready.filter((replica) => replica !== not);
-    const choices = others.length > 0 ? others : ready;
-    if (choices.length === 0) return undefined;
+  /** The next ready replica of the service, round robin, other than one that just failed. */
+  private pick(service: ServiceName, failed?: Replica): Replica | undefined {
+    const ready = (this.replicas.get(service) ?? []).filter((r) => r.ready && r !== failed);
+    if (ready.length === 0) return undefined;
     const next = (this.cursor.get(service) ?? 0) + 1;
     this.cursor.set(service, next);
-    return choices[next % choices.length];
+    return ready[next % ready.length];
   }
 
-  private async proxy(service: ServiceName, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const fault = this.activeFaults().find((f) => f.service === service);
-    if (fault) await sleep(Math.max(0, fault.latencyMs + (Math.random() * 2 - 1) * fault.jitterMs));
-    const body = await readBody(req);
-    const headers = endToEnd(req.headers);
-    const idempotent = req.method === 'GET' || req.method === 'HEAD' || !!req.headers['idempotency-key'];
-    const unavailable = (status: number, detail: string) => {
-      if (res.headersSent) return res.destroy();
-      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '1' });
-      res.end(
-        JSON.stringify({
-          type: 'about:blank',
-          title: status === 503 ? 'Service Unavailable' : 'Bad Gateway',
-          status,
-          detail,
-        }),
-      );
+  /**
+   * Hands a caller's connection, unread, to a ready replica. One that cannot take it (its channel
+   * closed: it just died) leaves rotation and the connection goes to another once, as a refused
+   * connection was retried; with no ready replica the caller gets a 503.
+   */
+  private handOver(service: ServiceName, socket: Socket, failed?: Replica): void {
+    socket.on('error', () => {});
+    const target = this.pick(service, failed);
+    const child = target?.child;
+    if (!target || !child) {
+      unavailable(socket, `no ready ${service} replica`);
+      return;
+    }
+    child.send({ [MESSAGE]: 'connection' }, socket, (error) => {
+      if (!error) return;
+      if (target.child === child && target.ready) {
+        target.ready = false;
+        this.changed();
+      }
+      if (failed) unavailable(socket, `${service} replicas could not take the connection`);
+      else this.handOver(service, socket, target);
+    });
+  }
+
+  /** Sends a replica the network delay in force in front of its service (none: zero). */
+  private sendDelay(replica: Replica): void {
+    const fault = this.activeFaults().find((f) => f.service === replica.service);
+    const delay = {
+      [MESSAGE]: 'delay',
+      latencyMs: fault?.latencyMs ?? 0,
+      jitterMs: fault?.jitterMs ?? 0,
+      remainingMs: fault ? fault.until - Date.now() : 0,
     };
-    const forward = (target: Replica | undefined, retried: boolean) => {
-      if (!target) return unavailable(503, `no ready ${service} replica`);
-      const child = target.child;
-      let answered = false;
-      target.pool.dispatch(
-        { path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body },
-        {
-          // A caller that hangs up (before or during the exchange) frees the replica's connection
-          // instead of leaving it paused on a response nobody will drain.
-          onRequestStart: (controller) => {
-            const hungUp = () => controller.abort(new Error('the caller hung up'));
-            if (res.destroyed) return hungUp();
-            res.once('close', () => res.writableEnded || hungUp());
-          },
-          onResponseStart: (_controller, statusCode, replyHeaders) => {
-            answered = true;
-            res.writeHead(statusCode, endToEnd(replyHeaders));
-          },
-          onResponseData: (controller, chunk) => {
-            if (res.write(chunk)) return;
-            controller.pause();
-            res.once('drain', () => controller.resume());
-          },
-          onResponseEnd: () => res.end(),
-          onResponseError: (_controller, error: NodeJS.ErrnoException) => {
-            if (answered || res.destroyed) return res.destroy();
-            const died = target.child !== child || !target.alive;
-            // Try another ready replica once when the request cannot have been acted on, or when
-            // acting on it twice is safe:
-            // - refused: it never reached the replica (it just died);
-            // - cut off by a replica's death, for a request the service deduplicates (GET, or a
-            //   POST with an Idempotency-Key: order-service replays or resumes the same order).
-            // (A keep-alive connection the replica closes as a request goes out is not a case here:
-            // undici retires pooled connections before the Keep-Alive timeout the replica announces.)
-            const retry = !retried && (error.code === 'ECONNREFUSED' || (died && idempotent));
-            if (error.code === 'ECONNREFUSED' && target.ready) {
-              target.ready = false;
-              this.changed();
-            }
-            if (retry) return forward(this.pick(service, target), true);
-            unavailable(502, `${target.id} dropped the request`);
-          },
-        },
-      );
-    };
-    forward(this.pick(service), false);
+    // A replica gone meanwhile misses nothing: its successor gets the delay when it turns ready.
+    if (replica.child?.connected) replica.child.send(delay, () => {});
+  }
+
+  private sendDelays(service: ServiceName | undefined): void {
+    for (const replica of [...this.replicas.values()].flat())
+      if (replica.ready && (service === undefined || replica.service === service)) this.sendDelay(replica);
   }
 
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -548,6 +501,7 @@ export class Supervisor {
         until: Date.now() + body.durationMs,
       };
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
+      this.sendDelays(service);
       this.changed();
       // Expiry is a change too: a watcher learns the fault is gone without asking again.
       this.later(Math.max(0, body.durationMs) + 1, () => this.changed());
@@ -555,6 +509,7 @@ export class Supervisor {
     }
     if (req.method === 'DELETE' && resource === 'latency') {
       this.faults = this.activeFaults().filter((f) => service !== undefined && f.service !== service);
+      this.sendDelays(isService(service) ? service : undefined);
       this.changed();
       return send(200, { faults: this.faults });
     }
@@ -590,22 +545,33 @@ export class Supervisor {
       req.socket.once('close', done);
     });
   }
-
-  private listen(
-    port: number,
-    handler: (req: IncomingMessage, res: ServerResponse) => void,
-  ): Promise<Server> {
-    const server = createServer(handler);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve(server));
-    });
-  }
 }
 
 const isService = (name: string | undefined): name is ServiceName => SERVICES.includes(name as ServiceName);
 
-/** The whole request body (the proxy sends it on in one write, and may send it twice). */
+/** Listens on 127.0.0.1, resolving once it does. */
+function listening<T extends Server | NetServer>(server: T, port: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * Answers a connection no replica can take with a 503 problem that says why (kube-proxy would
+ * refuse it); the request is read and dropped first, so closing does not reset the answer away.
+ */
+function unavailable(socket: Socket, detail: string): void {
+  const body = JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail });
+  socket.setTimeout(5000, () => socket.destroy());
+  socket.resume();
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\n' +
+      `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The whole request body of a control call. */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

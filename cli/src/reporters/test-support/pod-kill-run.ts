@@ -10,7 +10,7 @@ let key = 0;
 
 /**
  * Six seconds of 50 orders/s over replicas a and b; replica b is killed at 2 s: what was in flight on
- * it and what the proxy still sent it for `outageMs` fails, then c takes its place. The run fails
+ * it and what was still sent to it for `outageMs` fails, then c takes its place. The run fails
  * when its error rate during the fault exceeds `maxErrorRate`.
  */
 export function podKill(name: string, outageMs: number, maxErrorRate = 0.18): ExperimentResult {
