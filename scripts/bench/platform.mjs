@@ -8,7 +8,8 @@
 //   supervisor's status reports it by long-poll, as chaosctl learns it) over KILLS kills under
 //   100 orders/s of open-model traffic from a client that retries twice with the Idempotency-Key,
 //   with the requests a kill cut off and those that failed even so counted, against the floor: a
-//   bare spawn of order-service until its /readyz answers 200, and a bare Fastify app until it listens.
+//   bare spawn of order-service until its /readyz answers 200 (bundled, as the supervisor runs it,
+//   and unbundled, as the images do), and a bare Fastify app until it listens.
 // Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
 // only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor.
 import { spawn } from 'node:child_process';
@@ -18,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { watchStatus } from '../../cli/dist/drivers/local/platform.js';
-import { cpuOf, freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { cpuOf, freePort, replicaEntry } from '../../cli/dist/drivers/local/supervisor.js';
 import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -116,11 +117,11 @@ async function closedLoop(url) {
   };
 }
 
-/** The three services wired to each other with no proxy: the platform's ceiling. */
+/** The three services wired to each other directly, as the supervisor runs them: the platform's ceiling. */
 async function direct() {
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()])));
   const started = SERVICES.map((service) =>
-    run([join(root, 'apps', service, 'dist/main.js')], {
+    run([replicaEntry(root, service)], {
       ...ENV,
       HOST: '127.0.0.1',
       PORT: String(ports[service]),
@@ -276,11 +277,14 @@ try {
 }
 
 async function recoveryFigures() {
-  const orderFloor = await floor(
-    [join(root, 'apps/order-service/dist/main.js')],
-    { ...ENV, HOST: '127.0.0.1', DATA_DIR: tempDir('floor'), INVENTORY_URL: 'http://127.0.0.1:9' },
-    '/readyz',
-  );
+  const orderEnv = {
+    ...ENV,
+    HOST: '127.0.0.1',
+    DATA_DIR: tempDir('floor'),
+    INVENTORY_URL: 'http://127.0.0.1:9',
+  };
+  const orderFloor = await floor([replicaEntry(root, 'order-service')], orderEnv, '/readyz');
+  const unbundledFloor = await floor([join(root, 'apps/order-service/dist/main.js')], orderEnv, '/readyz');
   const fastifyFloor = await floor(
     ['--input-type=module', '-e', bareFastify],
     { NODE_PATH: join(root, 'node_modules') },
@@ -296,7 +300,10 @@ async function recoveryFigures() {
     `  kill to respawn          p50 ${ms(kills.respawnP50)} (the supervisor's delay before the new process)`,
   );
   console.log(
-    `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200)`,
+    `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200, bundled as the supervisor runs it)`,
+  );
+  console.log(
+    `  order-service unbundled  p50 ${ms(unbundledFloor.p50)}  p95 ${ms(unbundledFloor.p95)} (dist/main.js, as the images run it)`,
   );
   console.log(
     `  floor: bare Fastify     p50 ${ms(fastifyFloor.p50)}  p95 ${ms(fastifyFloor.p95)} (spawn to listening)`,

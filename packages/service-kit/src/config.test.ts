@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     expect(loadConfig(schema, { PORT: '', DATABASE_URL: '' })).toMatchObject({ PORT: 5000 });
   });
 
+  it('says in one phrase per variable what is wrong, naming the allowed values of a choice', () => {
+    expect(() => loadConfig(schema, { PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(
+      'invalid configuration: PORT must be integer; LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    );
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { ServiceName } from '../driver.js';
-import { type PlatformStatus, SERVICES, type SupervisorConfig } from './supervisor.js';
+import { type PlatformStatus, replicaEntry, SERVICES, type SupervisorConfig } from './supervisor.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 
@@ -223,8 +223,8 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
     );
   }
   for (const service of SERVICES) {
-    if (!existsSync(join(repoRoot, 'apps', service, 'dist/main.js'))) {
-      throw new UsageError(`apps/${service}/dist/main.js is missing; run 'npm run build' first`);
+    if (!existsSync(replicaEntry(repoRoot, service))) {
+      throw new UsageError(`apps/${service}/bundle/main.mjs is missing; run 'npm run build' first`);
     }
   }
   mkdirSync(opts.stateDir, { recursive: true });

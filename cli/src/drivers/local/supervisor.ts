@@ -137,6 +137,13 @@ class Replica {
   }
 }
 
+/**
+ * What a replica runs: the service bundled into one file (scripts/bundle-service.mjs), which
+ * starts in about two thirds of the time dist/main.js takes to load its ~1,100 modules.
+ */
+export const replicaEntry = (repoRoot: string, service: ServiceName) =>
+  join(repoRoot, 'apps', service, 'bundle/main.mjs');
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createNetServer();
@@ -289,7 +296,7 @@ export class Supervisor {
     const { repoRoot, dataDir, ports, env } = this.config;
     const child = spawn(
       process.execPath,
-      ['--import', REPLICA_GUARD_URL, join(repoRoot, 'apps', replica.service, 'dist/main.js')],
+      ['--import', REPLICA_GUARD_URL, replicaEntry(repoRoot, replica.service)],
       {
         env: {
           PATH: process.env.PATH,
