@@ -49,7 +49,7 @@ export function serveSupervisorConnections(server: Server): Supervised | undefin
   channel.unref();
 
   // The request handlers (Fastify's) run after the delay, and not at all for a caller that hung up
-  // meanwhile: a caller that gave up during the delay has its request dropped, not served late.
+  // meanwhile: its request is dropped, not served late.
   const handlers = server.listeners('request') as Listener[];
   server.removeAllListeners('request');
   server.on('request', (req, res) => {
