@@ -210,7 +210,11 @@ export class Supervisor {
       this.replicas.set(service, replicas);
       for (const replica of replicas) this.spawn(replica);
       // Paused on accept: not a byte is read here, so the replica gets the whole request.
-      const front = createNetServer({ pauseOnConnect: true }, (socket) => this.handOver(service, socket));
+      const front = createNetServer({ pauseOnConnect: true }, (socket) => {
+        // A caller that resets its connection must not take the supervisor down.
+        socket.on('error', () => {});
+        this.handOver(service, socket);
+      });
       this.servers.push(await listening(front, this.config.ports[service]));
     }
     const control = createServer((req, res) => {
@@ -424,7 +428,6 @@ export class Supervisor {
    * connection was retried; with no ready replica the caller gets a 503.
    */
   private handOver(service: ServiceName, socket: Socket, failed?: Replica): void {
-    socket.on('error', () => {});
     const target = this.pick(service, failed);
     const child = target?.child;
     if (!target || !child) {
