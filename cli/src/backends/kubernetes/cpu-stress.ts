@@ -90,6 +90,8 @@ export class KubeCpuStress implements Injection {
       const name = pod.metadata?.name ?? '';
       const container = targetContainer(pod, this.target.service);
       const before = await readCpu(client, name, container);
+      // Interrupted (Ctrl-C) while injecting: removal has begun and must not race new burners.
+      if (this.removed) break;
       const done = client
         .exec(name, container, burnScript(this.id, this.workers, seconds), (seconds + 30) * 1000)
         .catch((e) => e);
@@ -132,9 +134,15 @@ export class KubeCpuStress implements Injection {
   async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
-    await Promise.allSettled(
-      this.running.map((r) => this.driver.client.exec(r.pod, r.container, stopScript(this.id), 10_000)),
-    );
-    await Promise.race([Promise.allSettled(this.running.map((r) => r.done)), sleep(5000)]);
+    // A burner whose exec was still starting when the stop ran had no pid file to be killed by:
+    // stop again until every burner's exec has ended, for 5 s at most (each ends at its deadline).
+    const deadline = Date.now() + 5000;
+    for (let pending = this.running; pending.length > 0 && Date.now() < deadline; ) {
+      await Promise.allSettled(
+        pending.map((r) => this.driver.client.exec(r.pod, r.container, stopScript(this.id), 10_000)),
+      );
+      await Promise.race([Promise.allSettled(pending.map((r) => r.done)), sleep(500)]);
+      pending = pending.filter((r) => r.ended === undefined);
+    }
   }
 }
