@@ -38,6 +38,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('names a bad variable that follows a bad choice, and one that is required but unset', () => {
+    expect(() => loadConfig(schema, { LOG_LEVEL: 'loud', RETRIES: '11' })).toThrow(
+      /^invalid configuration: LOG_LEVEL must be one of .*; RETRIES must be <= 10$/,
+    );
+    const withToken = Type.Object({ TOKEN: Type.String({ minLength: 1 }) });
+    expect(() => loadConfig(withToken, {})).toThrow('invalid configuration: TOKEN is required');
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { BaseConfig } from './config.js';
 import { healthPlugin, type ReadinessCheck } from './health.js';
 import { installJsonBodyParser } from './json-body.js';
+import { lazyValidatorCompiler } from './lazy-validation.js';
 import { type LoadState, registerLoadShedding } from './load-shedding.js';
 import { requestIdOptions, requestLogController } from './logger.js';
 import { metrics } from './metrics.js';
@@ -80,6 +81,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Fastify
       // "2" is not a quantity: wrong types are rejected, not coerced.
       customOptions: { coerceTypes: false, removeAdditional: true, allErrors: true },
     },
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorCompiler } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (request, reply) => {
