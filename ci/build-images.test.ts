@@ -76,19 +76,29 @@ describe('docker/Dockerfile', () => {
   });
 
   it.each([
-    ['service', 'service-closure'],
-    ['chaosctl', 'chaosctl-closure'],
-  ])('the %s image is the base image plus its closure, run by node as the node user', (target, closure) => {
-    const { from, instructions } = stage(target);
-    // The base image the build starts from, not the workspace with its dev dependencies.
-    expect(from).toBe(stage('manifests').from);
-    const copies = instructions.filter((line) => /^COPY\b/i.test(line));
-    expect(copies).toEqual([`COPY --from=${closure} /closure/ /app/`]);
-    expect(instructions).toContain('USER node');
-    // Exec form with node first: node is PID 1 and gets SIGTERM itself.
-    const start = instructions.find((line) => /^(ENTRYPOINT|CMD)\b/.test(line)) ?? '';
-    expect(JSON.parse(start.replace(/^\w+\s+/, ''))[0]).toBe('node');
-  });
+    // A service also gets its one-file bundle from the workspace, and runs that.
+    [
+      'service',
+      'service-closure',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's build argument, as written there
+      ['COPY --from=workspace /src/apps/${SERVICE}/bundle/ /app/apps/${SERVICE}/bundle/'],
+      ['node', 'bundle/main.mjs'],
+    ],
+    ['chaosctl', 'chaosctl-closure', [], ['node', 'dist/cli.js']],
+  ])(
+    'the %s image is the base image plus its closure, run by node as the node user',
+    (target, closure, more, command) => {
+      const { from, instructions } = stage(target);
+      // The base image the build starts from, not the workspace with its dev dependencies.
+      expect(from).toBe(stage('manifests').from);
+      const copies = instructions.filter((line) => /^COPY\b/i.test(line));
+      expect(copies).toEqual([`COPY --from=${closure} /closure/ /app/`, ...more]);
+      expect(instructions).toContain('USER node');
+      // Exec form with node first: node is PID 1 and gets SIGTERM itself.
+      const start = instructions.find((line) => /^(ENTRYPOINT|CMD)\b/.test(line)) ?? '';
+      expect(JSON.parse(start.replace(/^\w+\s+/, ''))).toEqual(command);
+    },
+  );
 
   it('has no HEALTHCHECK: Kubernetes probes /healthz and /readyz', () => {
     expect(dockerfile).not.toMatch(/^HEALTHCHECK/im);
@@ -96,6 +106,6 @@ describe('docker/Dockerfile', () => {
 
   it("keeps the host's node_modules and dist out of the build context", () => {
     const ignored = read('.dockerignore').split('\n');
-    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist']));
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '**/bundle']));
   });
 });

@@ -1,10 +1,11 @@
 // `npm run test:images`: builds the four images (ci/build-images.sh) and runs each the way the chart
 // runs it: read-only root filesystem, uid 1000, every capability dropped, no-new-privileges, a tmpfs
-// at /tmp. Proves that each image holds exactly its workspace's production closure, that the three
-// services answer their probes, take an order end to end (order -> inventory, notification, on
-// embedded SQLite) and drain on SIGTERM with exit code 0, and that chaosctl's `--help` and
-// `run-all --dry-run` work. Prints image sizes, build and smoke times. Exits 1 with one line on the
-// first failure; removes its containers whatever happens. Host networking, 127.0.0.1 only.
+// at /tmp. Proves that each image holds exactly its workspace's production closure (in which a
+// service's bundle finds pg), that the three services answer their probes, take an order end to end
+// (order -> inventory, notification, on embedded SQLite) and drain on SIGTERM with exit code 0, and
+// that chaosctl's `--help` and `run-all --dry-run` work. Prints image sizes, build and smoke times.
+// Exits 1 with one line on the first failure; removes its containers whatever happens. Host
+// networking, 127.0.0.1 only.
 //   CONTAINER_ENGINE   docker or podman (default: docker when its daemon answers, else podman)
 //   IMAGE_TAG          tag of the images it builds (default: test)
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -219,6 +220,26 @@ async function checkClosure(name) {
   return found.length;
 }
 
+// A service image runs its bundle, which leaves pg out: on PostgreSQL (the chart's DATABASE_URL) the
+// bundle's chunk imports pg from the closure. The smoke run below is on SQLite and never loads it.
+async function checkBundlePg(name) {
+  const imported = await run(
+    [
+      'run',
+      '--rm',
+      '--network=none',
+      '--entrypoint=node',
+      `--workdir=/app/apps/${name}/bundle/chunks`,
+      image(name),
+      '--input-type=module',
+      '-e',
+      "await import('pg')",
+    ],
+    { allowFailure: true },
+  );
+  if (imported === undefined) fail(`${image(name)}: its bundle cannot import pg`);
+}
+
 async function startService(name, ports) {
   const container = `chaos-images-${process.pid}-${name}`;
   const env = {
@@ -331,6 +352,7 @@ try {
   const packages = {};
   await timed('closure checks', async () => {
     for (const name of [...SERVICES, 'chaosctl']) packages[name] = await checkClosure(name);
+    for (const name of SERVICES) await checkBundlePg(name);
   });
   const ports = Object.fromEntries((await freePorts(SERVICES.length)).map((port, i) => [SERVICES[i], port]));
   const started = await timed('services ready, probes 200', async () => {

@@ -8,8 +8,8 @@
 //   supervisor's status reports it by long-poll, as chaosctl learns it) over KILLS kills under
 //   100 orders/s of open-model traffic from a client that retries twice with the Idempotency-Key,
 //   with the requests a kill cut off and those that failed even so counted, against the floor: a
-//   bare spawn of order-service until its /readyz answers 200 (bundled, as the supervisor runs it,
-//   and unbundled, as the images do), and a bare Fastify app until it listens.
+//   bare spawn of order-service until its /readyz answers 200 (bundled, as the supervisor and the
+//   images run it, and unbundled), and a bare Fastify app until it listens.
 // Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
 // only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor.
 import { spawn } from 'node:child_process';
@@ -303,7 +303,7 @@ async function recoveryFigures() {
     `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200, bundled as the supervisor runs it)`,
   );
   console.log(
-    `  order-service unbundled  p50 ${ms(unbundledFloor.p50)}  p95 ${ms(unbundledFloor.p95)} (dist/main.js, as the images run it)`,
+    `  order-service unbundled  p50 ${ms(unbundledFloor.p50)}  p95 ${ms(unbundledFloor.p95)} (dist/main.js, what the bundle saves)`,
   );
   console.log(
     `  floor: bare Fastify     p50 ${ms(fastifyFloor.p50)}  p95 ${ms(fastifyFloor.p95)} (spawn to listening)`,

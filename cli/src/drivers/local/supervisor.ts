@@ -138,8 +138,8 @@ class Replica {
 }
 
 /**
- * What a replica runs: the service bundled into one file (scripts/bundle-service.mjs), which
- * starts in about two thirds of the time dist/main.js takes to load its ~1,100 modules.
+ * What a replica runs, as the images do: the service bundled into one file
+ * (scripts/bundle-service.mjs), which starts in about half the time dist/main.js takes.
  */
 export const replicaEntry = (repoRoot: string, service: ServiceName) =>
   join(repoRoot, 'apps', service, 'bundle/main.mjs');
