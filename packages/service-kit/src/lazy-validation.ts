@@ -5,10 +5,10 @@
 // nobody calls costs nothing; that first request waits for the compile instead.
 //
 // Fastify treats any compiler given this way as custom, so it passes header schemas through as
-// written instead of lower-casing their property names: write them in lower case (as Node gives
-// headers). A schema Ajv cannot compile fails its first request, not the start; every route's tests
-// send it a request.
-import AjvCompiler from '@fastify/ajv-compiler';
+// written instead of lower-casing their property names: a header schema must name headers in lower
+// case (as Node gives them), and one that does not stops the start. A schema Ajv cannot compile
+// fails its first request, not the start; every route's tests send it a request.
+import AjvCompiler, { type RouteDefinition } from '@fastify/ajv-compiler';
 
 type BuildCompiler = ReturnType<typeof AjvCompiler>;
 type Validate = ReturnType<ReturnType<BuildCompiler>>;
@@ -22,6 +22,10 @@ export const lazyValidatorCompiler: BuildCompiler = (externalSchemas, options) =
   // ajv-compiler's types say this takes a schema; Fastify passes the route ({ schema, url, ... }),
   // which is what the compiler reads, so it is handed on as it came.
   return (route) => {
+    const { httpPart, method, url, schema } = route as unknown as RouteDefinition;
+    const named = Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
+    const upper = httpPart === 'headers' && named.find((name) => name !== name.toLowerCase());
+    if (upper) throw new Error(`${method} ${url}: name the header ${upper} in lower case in its schema`);
     let validate: Validate | undefined;
     const lazy = (data: unknown) => {
       compile ??= buildCompiler(externalSchemas, options);
