@@ -4,6 +4,7 @@
 // compete with the replicas for this machine's cores. Eviction has no local meaning.
 
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceName } from '../../drivers/driver.js';
 import type { LocalDriver } from '../../drivers/local/local-driver.js';
@@ -217,6 +218,13 @@ class LocalCpuStress implements Injection {
         ? spawn('taskset', ['-c', CPU, ...burner], { stdio: 'ignore' })
         : spawn(burner[0] as string, burner.slice(1), { stdio: 'ignore' }),
     );
+    // A burner that cannot start (EAGAIN, ENOMEM) fails the injection here, with its reason (the
+    // runner removes the others). Past that, an 'error' is a kill that failed, and every burner
+    // stops at its own deadline anyway.
+    for (const burner of this.burners) burner.on('error', () => {});
+    await Promise.all(this.burners.map((burner) => once(burner, 'spawn'))).catch((error: Error) => {
+      throw new Error(`cannot start a CPU burner: ${error.message}`);
+    });
     const where = pinnable
       ? `on CPU ${CPU} with ${this.target}'s ${this.pinned.length} replica(s)`
       : `beside ${this.target} (taskset unavailable: not pinned)`;

@@ -340,7 +340,10 @@ export class Supervisor {
     replica.startedAt = Date.now();
     this.recordPids();
     this.changed();
-    child.once('exit', () => {
+    let gone = false;
+    const onGone = () => {
+      if (gone) return;
+      gone = true;
       // Pooled connections to the dead process would fail the next request sent on them.
       void pool.destroy();
       // Already replaced (killed through the control API), or shutting down.
@@ -359,6 +362,15 @@ export class Supervisor {
         replica.port = await freePort().catch(() => replica.port);
         if (!this.stopping) this.spawn(replica);
       });
+    };
+    child.once('exit', onGone);
+    // A process that could not be started (EAGAIN, ENOMEM) may never emit 'exit': it is a failed
+    // start, and backs off like one. Any later 'error' (a signal or a message that could not be
+    // delivered) concerns a process whose 'exit' is still to come.
+    child.on('error', (error) => {
+      if (child.pid !== undefined) return;
+      process.stderr.write(`supervisor: cannot start ${replica.id}: ${error.message}\n`);
+      onGone();
     });
     this.probe(replica, child);
   }
