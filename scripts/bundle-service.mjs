@@ -20,7 +20,8 @@ await build({
   format: 'esm',
   target: 'node22',
   // pg reaches for an optional native module; pino-pretty is loaded by name, in a worker, on a
-  // terminal only. Both resolve from the repository's node_modules when they are needed.
+  // terminal only. Both resolve from node_modules when they are needed: the repository's, or the
+  // production closure beside the bundle in an image.
   external: ['pg', 'pino-pretty'],
   // The CommonJS packages inside (fastify, pino...) call require(); an ES module has none.
   banner: {

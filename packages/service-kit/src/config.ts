@@ -67,7 +67,7 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
   const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   // TypeBox's own value functions, which read the schema as it is: defaults filled in, text turned
   // into numbers, unknown variables dropped. Nothing is compiled: Ajv's code generation for these
-  // ~35 settings was the largest single step of a replica's start-up (docs/performance.md).
+  // ~35 settings took an eighth of a replica's start-up (docs/performance.md).
   const config = Clean(schema, Convert(schema, Default(schema, data))) as Record<string, unknown>;
   // Checked one variable at a time: TypeBox stops reporting an object's errors after a property
   // that fails a union, and each variable deserves its own phrase.
