@@ -300,7 +300,7 @@ async function recoveryFigures() {
     `  kill to respawn          p50 ${ms(kills.respawnP50)} (the supervisor's delay before the new process)`,
   );
   console.log(
-    `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200, bundled as the supervisor runs it)`,
+    `  floor: order-service    p50 ${ms(orderFloor.p50)}  p95 ${ms(orderFloor.p95)} (spawn to /readyz 200, bundled, as replicas and images run it)`,
   );
   console.log(
     `  order-service unbundled  p50 ${ms(unbundledFloor.p50)}  p95 ${ms(unbundledFloor.p95)} (dist/main.js, what the bundle saves)`,
