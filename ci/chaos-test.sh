@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 require_kubeconfig
 mkdir -p "$report_dir"
 status=0
-helm_kind test "$RELEASE" --namespace "$namespace" --filter "name=$CHAOS_SUITE_TEST" --timeout 25m &
+helm_ci test "$RELEASE" --namespace "$namespace" --filter "name=$CHAOS_SUITE_TEST" --timeout 25m &
 wait_failing_fast "$namespace" $! || status=$?
-kubectl_kind --namespace "$namespace" logs "pod/$CHAOS_SUITE_TEST" > "$report_dir/chaos-suite.log" || true
+kubectl_ci --namespace "$namespace" logs "pod/$CHAOS_SUITE_TEST" > "$report_dir/chaos-suite.log" || true
 ci/report-from-log.sh "$report_dir/chaos-suite.log" > "$report_dir/chaos-report.json"
 if [ ! -s "$report_dir/chaos-report.json" ]; then
   echo "ci: the chaos suite left no report (its log: $report_dir/chaos-suite.log)" >&2

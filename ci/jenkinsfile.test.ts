@@ -114,7 +114,7 @@ describe('Jenkinsfile', () => {
         uses: undefined,
       });
     }
-    expect(read('ci/lib.sh')).toMatch(/for tool in docker kind kubectl helm; do/);
+    expect(read('ci/lib.sh')).toMatch(/^ {4}CI_TOOLS=\(docker kind kubectl helm\)$/m);
     expect(read('ci/validate.sh')).toMatch(/^node_in_image "\$tag"/m);
   });
 });
@@ -165,7 +165,7 @@ describe('deploy', () => {
   const deploy = read('ci/deploy.sh');
 
   it('deploys the chart that exists with CI values, waiting, rolling back on failure (no deprecated --atomic)', () => {
-    const chart = /helm_kind upgrade --install "\$RELEASE" (\S+)/.exec(deploy)?.[1] ?? '';
+    const chart = /helm_ci upgrade --install "\$RELEASE" (\S+)/.exec(deploy)?.[1] ?? '';
     expect(existsSync(join(root, chart, 'Chart.yaml'))).toBe(true);
     expect(deploy).toMatch(/-f ci\/kind-values\.yaml/);
     expect(deploy).toMatch(/--wait --rollback-on-failure/);
@@ -173,10 +173,8 @@ describe('deploy', () => {
   });
 
   it('runs only the place-order test at deploy, and the chaos suite only in the chaos stage', () => {
-    expect(deploy).toMatch(/helm_kind test "\$RELEASE" .*--filter "name=\$PLACE_ORDER_TEST"/);
-    expect(read('ci/chaos-test.sh')).toMatch(
-      /helm_kind test "\$RELEASE" .*--filter "name=\$CHAOS_SUITE_TEST"/,
-    );
+    expect(deploy).toMatch(/helm_ci test "\$RELEASE" .*--filter "name=\$PLACE_ORDER_TEST"/);
+    expect(read('ci/chaos-test.sh')).toMatch(/helm_ci test "\$RELEASE" .*--filter "name=\$CHAOS_SUITE_TEST"/);
     const lib = read('ci/lib.sh');
     expect(lib).toContain('PLACE_ORDER_TEST="$RELEASE-place-order"');
     expect(lib).toContain('CHAOS_SUITE_TEST="$RELEASE-chaos-suite"');
@@ -253,15 +251,15 @@ describe("the scripts' cluster calls", () => {
     });
 
   it('name the pipeline kubeconfig and context: kubectl and helm never use the current context', async () => {
-    await bash('kubectl_kind -n shop get pods -o name');
+    await bash('kubectl_ci -n shop get pods -o name');
     expect(api.requests.some((r) => r.startsWith('GET /api/v1/namespaces/shop/pods'))).toBe(true);
     // helm reaches the same server (its release storage is Secrets, which the double lacks: 404).
     const before = api.requests.length;
-    await bash('helm_kind status chaos-platform -n shop').catch(() => undefined);
+    await bash('helm_ci status chaos-platform -n shop').catch(() => undefined);
     expect(api.requests.length).toBeGreaterThan(before);
   });
 
-  it('every kubectl and helm call that touches a cluster goes through kubectl_kind or helm_kind', () => {
+  it('every kubectl and helm call that touches a cluster goes through kubectl_ci or helm_ci', () => {
     for (const script of pipelineScripts) {
       const calls = read(script)
         .split('\n')

@@ -1,16 +1,42 @@
-# Sourced by the ci/ scripts (from the repository root). The KIND cluster they act on is reached
-# through a kubeconfig of the pipeline's own, written by `kind get kubeconfig` (ci/kind-load.sh),
-# and every helm and kubectl call that touches a cluster names it and its context: never the
-# agent's current kube-context, which may be another cluster. The agent needs docker, kind,
-# kubectl and helm, at the versions ci/tool-versions pins; node steps run in the chaosctl image.
+# Sourced by the ci/ scripts (from the repository root). The cluster they act on is reached
+# through a kubeconfig of the pipeline's own, and every helm and kubectl call that touches a
+# cluster names it and its context: never the agent's current kube-context, which may be another
+# cluster. CI_CLUSTER chooses the cluster, the one seam between them (how images get onto the node,
+# where the kubeconfig comes from, the values that name the images there):
+#   kind        (default, the Jenkinsfile's) KIND, kubeconfig written by `kind get kubeconfig`
+#               (ci/kind-load.sh); the agent needs docker, kind, kubectl and helm at the versions
+#               ci/tool-versions pins; node steps run in the chaosctl image.
+#   chaos-node  the single-node cluster ci/cluster/ builds and starts on this machine
+#               (npm run cluster:up; images: ci/cluster/load-images.sh); podman or docker, kubectl
+#               and helm (ci/helm-tools.sh).
 # shellcheck shell=bash
 # shellcheck source=ci/tool-versions
 . ci/tool-versions
+CI_CLUSTER="${CI_CLUSTER:-kind}"
 KIND_CLUSTER="${KIND_CLUSTER:-chaos-platform}"
 RELEASE="${RELEASE:-chaos-platform}"
-# Outside the workspace, which is the images' build context (Jenkins: <workspace>@tmp).
-KIND_KUBECONFIG="${KIND_KUBECONFIG:-${WORKSPACE_TMP:-${TMPDIR:-/tmp}}/kind-$KIND_CLUSTER.kubeconfig}"
-KIND_CONTEXT="kind-$KIND_CLUSTER"
+case "$CI_CLUSTER" in
+  kind)
+    # Outside the workspace, which is the images' build context (Jenkins: <workspace>@tmp).
+    KIND_KUBECONFIG="${KIND_KUBECONFIG:-${WORKSPACE_TMP:-${TMPDIR:-/tmp}}/kind-$KIND_CLUSTER.kubeconfig}"
+    CI_KUBECONFIG="$KIND_KUBECONFIG"
+    CI_CONTEXT="kind-$KIND_CLUSTER"
+    CI_VALUES=(-f ci/kind-values.yaml)
+    CI_TOOLS=(docker kind kubectl helm)
+    ;;
+  chaos-node)
+    # shellcheck source=ci/cluster/env.sh
+    . ci/cluster/env.sh
+    CI_KUBECONFIG="$KUBECONFIG_OUT"
+    CI_CONTEXT="$CLUSTER_NAME"
+    CI_VALUES=(-f ci/kind-values.yaml -f ci/cluster/values.yaml)
+    CI_TOOLS=(kubectl helm)
+    ;;
+  *)
+    echo "ci: CI_CLUSTER is kind or chaos-node, not '$CI_CLUSTER'" >&2
+    exit 2
+    ;;
+esac
 # The chart's own helm test (a placed order) and the chaos suite (a helm test too, run on demand).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 PLACE_ORDER_TEST="$RELEASE-place-order"
@@ -20,33 +46,36 @@ CHAOS_SUITE_TEST="$RELEASE-chaos-suite"
 # never loaded), or the container cannot be created from its configuration (a missing Secret key...).
 STUCK_REASONS='ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName|CreateContainerConfigError|CreateContainerError'
 
-kubectl_kind() { kubectl --kubeconfig "$KIND_KUBECONFIG" --context "$KIND_CONTEXT" "$@"; }
-helm_kind() { helm --kubeconfig "$KIND_KUBECONFIG" --kube-context "$KIND_CONTEXT" "$@"; }
+kubectl_ci() { kubectl --kubeconfig "$CI_KUBECONFIG" --context "$CI_CONTEXT" "$@"; }
+helm_ci() { helm --kubeconfig "$CI_KUBECONFIG" --kube-context "$CI_CONTEXT" "$@"; }
 
-# One line and exit 1 unless docker, kind, kubectl and helm are there at the pinned versions.
+# One line and exit 1 unless the cluster's tools (CI_TOOLS) are there at the pinned versions.
 require_tools() {
   local tool found
-  for tool in docker kind kubectl helm; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "ci: $tool is not on PATH (the agent needs docker, kind, kubectl and helm)" >&2; exit 1; }
+  for tool in "${CI_TOOLS[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "ci: $tool is not on PATH (the agent needs ${CI_TOOLS[*]})" >&2; exit 1; }
   done
   found="$(helm version --template '{{.Version}}')"
   [ "$found" = "$HELM_VERSION" ] || { echo "ci: helm $found, ci/tool-versions pins $HELM_VERSION" >&2; exit 1; }
   found="$(kubectl version --client | sed -n 's/^Client Version: //p')"
   [ "$found" = "$KUBECTL_VERSION" ] || { echo "ci: kubectl $found, ci/tool-versions pins $KUBECTL_VERSION" >&2; exit 1; }
+  [ "$CI_CLUSTER" = kind ] || return 0
   found="$(kind version | awk '{print $2}')"
   [ "$found" = "$KIND_VERSION" ] || { echo "ci: kind $found, ci/tool-versions pins $KIND_VERSION" >&2; exit 1; }
 }
 
-# One line and exit 1 unless ci/kind-load.sh has written the kubeconfig.
+# One line and exit 1 unless the cluster's kubeconfig is there (ci/kind-load.sh or cluster:up wrote it).
 require_kubeconfig() {
-  [ -s "$KIND_KUBECONFIG" ] || { echo "ci: no kubeconfig at $KIND_KUBECONFIG: run ci/kind-load.sh first" >&2; exit 1; }
+  local how="ci/kind-load.sh"
+  [ "$CI_CLUSTER" = kind ] || how="npm run cluster:up"
+  [ -s "$CI_KUBECONFIG" ] || { echo "ci: no kubeconfig at $CI_KUBECONFIG: run $how first" >&2; exit 1; }
 }
 
 # Prints "<pod>/<container> <reason>: <message>" for each container of the namespace stuck on a
 # STUCK_REASONS reason (init, regular and ephemeral containers: network-delay's netem image too).
 stuck_containers() {
   local template='{{range .items}}{{$pod := .metadata.name}}{{range $kind, $statuses := .status}}{{if or (eq $kind "initContainerStatuses") (eq $kind "containerStatuses") (eq $kind "ephemeralContainerStatuses")}}{{range $statuses}}{{$container := .name}}{{with .state.waiting}}{{$pod}}/{{$container}} {{.reason}}: {{.message}}{{"\n"}}{{end}}{{end}}{{end}}{{end}}{{end}}'
-  kubectl_kind -n "$1" get pods -o go-template="$template" 2>/dev/null | grep -E " ($STUCK_REASONS):" || true
+  kubectl_ci -n "$1" get pods -o go-template="$template" 2>/dev/null | grep -E " ($STUCK_REASONS):" || true
 }
 
 # Waits for the background command <pid> (helm's own wait) while watching <namespace>'s pods every
@@ -80,7 +109,18 @@ run_chaosctl_image() {
   local tag="$1" dir="$2" entrypoint="$3"
   shift 3
   mkdir -p "$dir"
-  docker run --rm --network none --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+  "${CONTAINER_ENGINE:-docker}" run --rm --network none --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
     --user "$(id -u):$(id -g)" -v "$(cd "$dir" && pwd):/reports" ${entrypoint:+--entrypoint "$entrypoint"} \
     "chaos-platform/chaosctl:$tag" "$@"
+}
+
+# Volumes for the chart's claims: KIND's local-path provisioner makes them; the single-node
+# cluster has no provisioner, so its volumes are made before the install and removed after.
+provide_volumes() {
+  [ "$CI_CLUSTER" = chaos-node ] || return 0
+  ci/cluster/volume.sh "$1" "data-$RELEASE-postgresql-0"
+}
+release_volumes() {
+  [ "$CI_CLUSTER" = chaos-node ] || return 0
+  ci/cluster/volume.sh --delete "$1"
 }

@@ -10,3 +10,9 @@ export class UsageError extends Error {
 export class UnreachableError extends Error {
   readonly exitCode = EXIT.unreachable;
 }
+
+/**
+ * The environment cannot carry out a fault at all (a node's kernel without the qdisc it needs, say),
+ * found before any traffic: the experiment is reported as skipped with this reason, not failed.
+ */
+export class UnsupportedFaultError extends UsageError {}

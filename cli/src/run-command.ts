@@ -203,7 +203,12 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
       .filter((t) => !t.passed)
       .map((t) => `${t.name} ${showValue(t.measured, t.unit)} over ${showValue(t.limit, t.unit)}`);
     const line = `${result.name}: ${result.status.toUpperCase()}${result.recovery.totalMs === null ? '' : `, recovery ${(result.recovery.totalMs / 1000).toFixed(2)} s`}${broken.length ? ` (${broken.join('; ')})` : ''}${result.error ? ` (${result.error})` : ''}`;
-    if (spinner) result.status === 'pass' ? spinner.succeed(line) : spinner.fail(line);
+    if (spinner)
+      result.status === 'pass'
+        ? spinner.succeed(line)
+        : result.status === 'skipped'
+          ? spinner.warn(line)
+          : spinner.fail(line);
     else process.stderr.write(`${line}\n`);
   }
   await removeAll();

@@ -467,6 +467,29 @@ describe('network-delay and cpu-stress, native backend', () => {
     expect(pods.every((p) => (p.spec?.ephemeralContainers ?? []).length === 0)).toBe(true);
   }, 60_000);
 
+  it('skips before any traffic when the node kernel lacks sch_netem, saying so in the report and JUnit', async () => {
+    model.kernelHasNetem = false;
+    try {
+      const run = await chaosctl([...shortDelay(), '--json', ...kube('no-netem')]);
+      expect(run.code).toBe(1);
+      const report = reportOf(run);
+      expect(report.verdict).toBe('error');
+      const [result] = report.experiments;
+      expect(result.status).toBe('skipped');
+      expect(result.error).toMatch(
+        /^the kernel of node \S+ lacks sch_netem \(tc in \S+: "Error: Specified qdisc kind is unknown\."\)/,
+      );
+      expect(result.traffic.before.requests).toBe(0);
+      expect(result.fault.injectedAt).toBeNull();
+      expect(model.execs.some((e) => (e.argv[2] ?? '').includes('tc qdisc replace'))).toBe(false);
+      const junit = readFileSync(join(work, 'no-netem', 'chaos-junit.xml'), 'utf8');
+      expect(junit).toMatch(/skipped="1"/);
+      expect(junit).toMatch(/<skipped message="the kernel of node \S+ lacks sch_netem/);
+    } finally {
+      model.kernelHasNetem = true;
+    }
+  }, 60_000);
+
   it('delays only the callers through one root agent per pod, proves it from the qdisc counters, and removes it', async () => {
     const run = await chaosctl([
       'network-delay',

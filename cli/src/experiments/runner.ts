@@ -4,6 +4,7 @@
 // fault-type module (faults/) and the backend's Injection (backends/).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
+import { UnsupportedFaultError } from '../errors.js';
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
 import { victimCount } from '../faults/pod-kill.js';
@@ -42,7 +43,8 @@ export interface ExperimentResult {
   service: string;
   backend: string;
   parameters: Record<string, unknown>;
-  status: 'pass' | 'fail' | 'error';
+  /** skipped: the environment cannot carry out the fault (`error` says why); nothing was injected. */
+  status: 'pass' | 'fail' | 'error' | 'skipped';
   error?: string;
   warnings: string[];
   startedAt: string;
@@ -279,9 +281,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       result.status = result.thresholds.every((t) => t.passed) ? 'pass' : 'fail';
     }
   } catch (error) {
-    result.status = 'error';
+    result.status = error instanceof UnsupportedFaultError ? 'skipped' : 'error';
     result.error = (error as Error).message;
-    event(`error: ${result.error}`);
+    event(`${result.status}: ${result.error}`);
   } finally {
     await remove?.().catch((error: Error) => event(`error: removing the fault failed: ${error.message}`));
     await load?.stop();

@@ -29,6 +29,13 @@ function testcase(experiment: ExperimentResult, t: ThresholdResult): string {
 function testsuite(experiment: ExperimentResult): string {
   const cases = experiment.thresholds.map((t) => testcase(experiment, t));
   let errors = 0;
+  let skipped = 0;
+  if (experiment.status === 'skipped') {
+    skipped = 1;
+    cases.push(
+      `    <testcase classname="chaosctl.${xmlEscape(experiment.type)}.${xmlEscape(experiment.service)}" name="fault took effect" time="0">\n      <skipped message="${xmlEscape(experiment.error ?? 'skipped')}"/>\n    </testcase>`,
+    );
+  }
   if (experiment.status === 'error') {
     errors = 1;
     const message = experiment.error ?? 'experiment error';
@@ -51,7 +58,7 @@ function testsuite(experiment: ExperimentResult): string {
       : []),
   ];
   return [
-    `  <testsuite name="${xmlEscape(experiment.name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(experiment.startedAt, experiment.finishedAt)}" timestamp="${experiment.startedAt.slice(0, 19)}">`,
+    `  <testsuite name="${xmlEscape(experiment.name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(experiment.startedAt, experiment.finishedAt)}" timestamp="${experiment.startedAt.slice(0, 19)}">`,
     ...(properties.length ? ['    <properties>', ...properties, '    </properties>'] : []),
     ...cases,
     '  </testsuite>',
@@ -94,8 +101,10 @@ export function renderJunit(report: Report): string {
   const baseline = baselineSuites(report);
   const suites = [...report.experiments.map(testsuite), ...baseline.xml];
   const tests =
-    report.experiments.reduce((n, e) => n + e.thresholds.length + (e.status === 'error' ? 1 : 0), 0) +
-    baseline.tests;
+    report.experiments.reduce(
+      (n, e) => n + e.thresholds.length + (e.status === 'error' || e.status === 'skipped' ? 1 : 0),
+      0,
+    ) + baseline.tests;
   const failures =
     report.experiments.reduce((n, e) => n + e.thresholds.filter((t) => !t.passed).length, 0) +
     baseline.failures;

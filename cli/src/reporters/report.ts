@@ -84,13 +84,16 @@ export function buildReport(
       ? [...groups].map(([name, runs]) => summarise(name, runs, baseline))
       : undefined;
   const gates = (repeats ?? []).map((r) => r.baseline?.verdict);
-  const verdict = experiments.some((e) => e.status === 'error')
-    ? 'error'
-    : experiments.some((e) => e.status !== 'pass') || gates.includes('regression')
-      ? 'fail'
-      : gates.includes('inconclusive')
-        ? 'inconclusive'
-        : 'pass';
+  // A skipped experiment neither passes nor fails the run; a run in which nothing ran proves nothing.
+  const ran = experiments.filter((e) => e.status !== 'skipped');
+  const verdict =
+    ran.length === 0 || ran.some((e) => e.status === 'error')
+      ? 'error'
+      : ran.some((e) => e.status !== 'pass') || gates.includes('regression')
+        ? 'fail'
+        : gates.includes('inconclusive')
+          ? 'inconclusive'
+          : 'pass';
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'chaosctl', version },

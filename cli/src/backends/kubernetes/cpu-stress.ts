@@ -13,12 +13,18 @@ import { parseDuration } from '../../experiments/duration.js';
 import type { SpecOf } from '../../experiments/spec.js';
 import { DEFAULT_WORKERS } from '../../faults/cpu-stress.js';
 import type { Injected, Injection, Verification } from '../../faults/fault.js';
-import { type CpuSample, cpuEffect, readCpu } from './cgroup-cpu.js';
+import { type CpuSample, cpuCores, cpuEffect, readCpu } from './cgroup-cpu.js';
 
 /** The container a fault acts in: the one named like the service, else the pod's first. */
 export function targetContainer(pod: V1Pod, service: string): string {
   const containers = pod.spec?.containers ?? [];
   return (containers.find((c) => c.name === service) ?? containers[0])?.name ?? service;
+}
+
+/** The target container's CPU limit in CPUs, when it has one. */
+function cpuLimitOf(pod: V1Pod, service: string): number | undefined {
+  const container = pod.spec?.containers.find((c) => c.name === targetContainer(pod, service));
+  return cpuCores(container?.resources?.limits?.cpu);
 }
 
 /** Whether the target container of every pod has a CPU limit, which CPU stress then eats into. */
@@ -51,7 +57,7 @@ export class KubeCpuStress implements Injection {
   private running: Array<{
     pod: string;
     container: string;
-    before: CpuSample;
+    limitCores?: number;
     done: Promise<unknown>;
     /** Set when the burner's exec ended: it should only end at its deadline or on removal. */
     ended?: ExecResult | Error;
@@ -89,13 +95,17 @@ export class KubeCpuStress implements Injection {
     for (const pod of pods) {
       const name = pod.metadata?.name ?? '';
       const container = targetContainer(pod, this.target.service);
-      const before = await readCpu(client, name, container);
       // Interrupted (Ctrl-C) while injecting: removal has begun and must not race new burners.
       if (this.removed) break;
       const done = client
         .exec(name, container, burnScript(this.id, this.workers, seconds), (seconds + 30) * 1000)
         .catch((e) => e);
-      const entry: (typeof this.running)[number] = { pod: name, container, before, done };
+      const entry: (typeof this.running)[number] = {
+        pod: name,
+        container,
+        limitCores: cpuLimitOf(pod, this.target.service),
+        done,
+      };
       void done.then((outcome) => {
         entry.ended = outcome as ExecResult | Error;
       });
@@ -106,8 +116,17 @@ export class KubeCpuStress implements Injection {
     };
   }
 
+  /**
+   * The effect is measured over a window that starts once the burners run (an exec takes its time
+   * to start on a busy node), not from before the injection.
+   */
   async verify(): Promise<Verification> {
-    await sleep(Math.min(3000, parseDuration(this.spec.duration) / 2));
+    const durationMs = parseDuration(this.spec.duration);
+    await sleep(Math.min(1000, durationMs / 4));
+    const before = await Promise.all(
+      this.running.map((r) => readCpu(this.driver.client, r.pod, r.container)),
+    );
+    await sleep(Math.min(2000, durationMs / 4));
     // A burner ends only at its deadline or on removal: one that already ended could not run there
     // (no sh or timeout in the image, exec refused), whatever its exit code (`wait` returns 0).
     const failed = this.running.find((r) => r.ended !== undefined);
@@ -122,9 +141,10 @@ export class KubeCpuStress implements Injection {
       };
     }
     const pairs = await Promise.all(
-      this.running.map(async (r) => ({
+      this.running.map(async (r, i) => ({
         pod: r.pod,
-        before: r.before,
+        limitCores: r.limitCores,
+        before: before[i] as CpuSample,
         after: await readCpu(this.driver.client, r.pod, r.container),
       })),
     );

@@ -12,7 +12,7 @@ import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import type { Target } from '../../drivers/driver.js';
 import { ApiCallError } from '../../drivers/kubernetes/cluster.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
-import { UsageError } from '../../errors.js';
+import { UnsupportedFaultError, UsageError } from '../../errors.js';
 import type { SpecOf } from '../../experiments/spec.js';
 import type { Injected, Injection, Verification } from '../../faults/fault.js';
 import { callersOf, delayOf } from '../../faults/network-delay.js';
@@ -76,6 +76,14 @@ function delayScript(latencyMs: number, jitterMs: number, callerIps: readonly st
 
 const CLEAR_SCRIPT = `tc qdisc del dev eth0 root handle ${ROOT} 2>/dev/null; rm -f ${LEASE}; true`;
 
+// Whether the node's kernel has netem, asked of the kernel itself: a netem qdisc (no delay) added
+// to the pod's loopback and removed at once. A kernel without sch_netem makes tc answer "Error:
+// Specified qdisc kind is unknown." (iproute2 with the kernel's extended ack; older iproute2:
+// "RTNETLINK answers: No such file or directory", the ENOENT of qdisc_lookup_ops failing).
+const NETEM_PROBE =
+  'tc qdisc add dev lo root handle 1a7d: netem delay 0ms && tc qdisc del dev lo root handle 1a7d:';
+const NO_NETEM = /qdisc kind is unknown|No such file or directory/;
+
 /** The packets our netem qdisc has seen, from `tc -s qdisc show`; undefined when it is not there. */
 function netemPackets(output: string): number | undefined {
   const m = new RegExp(`qdisc netem (?:${NETEM}|${ROOT}) [^\\n]*\\n\\s*Sent \\d+ bytes (\\d+) pkt`).exec(
@@ -104,7 +112,10 @@ export class KubeNetworkDelay implements Injection {
     return `an agent container (${this.image}, root with NET_ADMIN) in each ready pod matching ${this.driver.selector(this.target)} delays its packets to ${callersOf(this.spec).join(', ') || 'every peer'} by ${latencyMs} ms ± ${jitterMs} ms`;
   }
 
-  /** Refuses before any traffic when Pod Security or admission would refuse the agent. */
+  /**
+   * Refuses before any traffic when Pod Security or admission would refuse the agent, or when the
+   * node's kernel has no netem (the experiment is then skipped, saying so).
+   */
   async preflight(): Promise<string[]> {
     const { client } = this.driver;
     const namespace = client.namespace;
@@ -124,6 +135,18 @@ export class KubeNetworkDelay implements Injection {
           `the API server would refuse the network-delay agent in pod ${pod.metadata?.name}: ${(error as Error).message}`,
         );
       }
+    }
+    const agent = await this.ensureAgent(pod);
+    const netem = await client.exec(agent.pod, agent.container, ['sh', '-c', NETEM_PROBE], 10_000);
+    if (netem.exitCode !== 0) {
+      const said = (netem.stderr.trim() || netem.stdout.trim()).split('\n')[0] ?? '';
+      if (NO_NETEM.test(said))
+        throw new UnsupportedFaultError(
+          `the kernel of node ${pod.spec?.nodeName ?? '(unknown)'} lacks sch_netem (tc in ${agent.pod}: "${said}"): the native backend cannot delay packets there`,
+        );
+      throw new UsageError(
+        `the network-delay agent in ${agent.pod} cannot add a netem qdisc (exit ${netem.exitCode}): ${said}`,
+      );
     }
     const callers = await this.callerIps();
     if (callers.length === 0) {
