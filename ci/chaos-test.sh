@@ -15,8 +15,15 @@ mkdir -p "$report_dir"
 status=0
 helm_ci test "$RELEASE" --namespace "$namespace" --filter "name=$CHAOS_SUITE_TEST" --timeout 25m &
 wait_failing_fast "$namespace" $! || status=$?
-kubectl_ci --namespace "$namespace" logs "pod/$CHAOS_SUITE_TEST" > "$report_dir/chaos-suite.log" || true
-ci/report-from-log.sh "$report_dir/chaos-suite.log" > "$report_dir/chaos-report.json"
+# The pod's phase can say it ended before the runtime has written the last of its output to the
+# log (containerd copies it in 64 KiB chunks): read the log again until the report in it is whole
+# (its closing `}` line), for 15 s at most.
+for _ in $(seq 1 15); do
+  kubectl_ci --namespace "$namespace" logs "pod/$CHAOS_SUITE_TEST" > "$report_dir/chaos-suite.log" || true
+  ci/report-from-log.sh "$report_dir/chaos-suite.log" > "$report_dir/chaos-report.json"
+  [ "$(tail -n 1 "$report_dir/chaos-report.json")" = "}" ] && break
+  sleep 1
+done
 if [ ! -s "$report_dir/chaos-report.json" ]; then
   echo "ci: the chaos suite left no report (its log: $report_dir/chaos-suite.log)" >&2
   exit 1

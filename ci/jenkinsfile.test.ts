@@ -114,7 +114,7 @@ describe('Jenkinsfile', () => {
         uses: undefined,
       });
     }
-    expect(read('ci/lib.sh')).toMatch(/^ {4}CI_TOOLS=\(docker kind kubectl helm\)$/m);
+    expect(read('ci/lib.sh')).toMatch(/^ {4}CI_TOOLS="docker kind kubectl helm"$/m);
     expect(read('ci/validate.sh')).toMatch(/^node_in_image "\$tag"/m);
   });
 });
@@ -133,6 +133,17 @@ describe('pinned tools', () => {
     expect(read('ci/kind-load.sh')).toContain(
       'kind create cluster --name "$cluster" --image "$KIND_NODE_IMAGE"',
     );
+  });
+
+  it('refuses a cluster it does not know, in one line', async () => {
+    const result = run('bash', ['-c', '. ci/lib.sh'], {
+      cwd: root,
+      env: { ...process.env, CI_CLUSTER: 'minikube' },
+    });
+    await expect(result).rejects.toMatchObject({
+      code: 2,
+      stderr: "ci: CI_CLUSTER is kind or chaos-node, not 'minikube'\n",
+    });
   });
 
   it('says so, instead of fetching x86_64 binaries, on another architecture', () => {
@@ -167,7 +178,9 @@ describe('deploy', () => {
   it('deploys the chart that exists with CI values, waiting, rolling back on failure (no deprecated --atomic)', () => {
     const chart = /helm_ci upgrade --install "\$RELEASE" (\S+)/.exec(deploy)?.[1] ?? '';
     expect(existsSync(join(root, chart, 'Chart.yaml'))).toBe(true);
-    expect(deploy).toMatch(/-f ci\/kind-values\.yaml/);
+    // CI's values: KIND's, and on the single-node cluster its own on top (ci/lib.sh's one seam).
+    expect(deploy).toContain('"${CI_VALUES[@]}"');
+    expect(read('ci/lib.sh')).toMatch(/^ {4}CI_VALUES=\(-f ci\/kind-values\.yaml\)$/m);
     expect(deploy).toMatch(/--wait --rollback-on-failure/);
     expect(deploy).not.toMatch(/--atomic/);
   });

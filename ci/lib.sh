@@ -22,7 +22,7 @@ case "$CI_CLUSTER" in
     CI_KUBECONFIG="$KIND_KUBECONFIG"
     CI_CONTEXT="kind-$KIND_CLUSTER"
     CI_VALUES=(-f ci/kind-values.yaml)
-    CI_TOOLS=(docker kind kubectl helm)
+    CI_TOOLS="docker kind kubectl helm"
     ;;
   chaos-node)
     # shellcheck source=ci/cluster/env.sh
@@ -30,7 +30,7 @@ case "$CI_CLUSTER" in
     CI_KUBECONFIG="$KUBECONFIG_OUT"
     CI_CONTEXT="$CLUSTER_NAME"
     CI_VALUES=(-f ci/kind-values.yaml -f ci/cluster/values.yaml)
-    CI_TOOLS=(kubectl helm)
+    CI_TOOLS="kubectl helm"
     ;;
   *)
     echo "ci: CI_CLUSTER is kind or chaos-node, not '$CI_CLUSTER'" >&2
@@ -52,8 +52,8 @@ helm_ci() { helm --kubeconfig "$CI_KUBECONFIG" --kube-context "$CI_CONTEXT" "$@"
 # One line and exit 1 unless the cluster's tools (CI_TOOLS) are there at the pinned versions.
 require_tools() {
   local tool found
-  for tool in "${CI_TOOLS[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "ci: $tool is not on PATH (the agent needs ${CI_TOOLS[*]})" >&2; exit 1; }
+  for tool in $CI_TOOLS; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "ci: $tool is not on PATH (the agent needs $CI_TOOLS)" >&2; exit 1; }
   done
   found="$(helm version --template '{{.Version}}')"
   [ "$found" = "$HELM_VERSION" ] || { echo "ci: helm $found, ci/tool-versions pins $HELM_VERSION" >&2; exit 1; }

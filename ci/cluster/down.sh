@@ -20,6 +20,7 @@ leftovers() {
   local cg
   for cg in /sys/fs/cgroup/*/kubepods; do [[ -d $cg ]] && echo "cgroup $cg"; done
   [[ -e $CLUSTER_STATE || -e $CLUSTER_RUN ]] && echo "state $CLUSTER_STATE $CLUSTER_RUN"
+  find /var/log/containers -maxdepth 1 -type l -lname "$CLUSTER_STATE/*" -printf 'log link %p\n' 2>/dev/null || true
   return 0
 }
 
@@ -59,6 +60,9 @@ for _ in 1 2 3; do
   { grep -E " ($CLUSTER_STATE|$CLUSTER_RUN)[/ ]" /proc/self/mounts || true; } | awk '{print $2}' | sort -r |
     while read -r mount; do umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null || true; done
 done
+
+# The kubelet's links to our containers' logs (its legacy /var/log/containers).
+find /var/log/containers -maxdepth 1 -type l -lname "$CLUSTER_STATE/*" -delete 2>/dev/null || true
 
 # The kubelet's cgroups, deepest first, in every v1 hierarchy.
 for cg in /sys/fs/cgroup/*/kubepods; do

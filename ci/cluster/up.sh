@@ -173,6 +173,9 @@ clusterDomain: cluster.local
 clusterDNS: [$CLUSTER_DNS_IP]
 resolvConf: $CLUSTER_STATE/kubelet/resolv.conf
 failSwapOn: false
+# Pod logs under the cluster's state (the kubelet still links each container's log from
+# /var/log/containers, which down.sh removes).
+podLogsDir: $CLUSTER_STATE/pod-logs
 # The machine's disk is shared with everything else: evict on nearly full disks only.
 evictionHard: { memory.available: 200Mi, nodefs.available: 2%, imagefs.available: 2% }
 imageGCHighThresholdPercent: 100
