@@ -350,6 +350,10 @@ describe("the chart's chaos suite in the cluster (its helm test, the chart's cha
     for (const kill of byType('kill')) {
       expect(kill).toMatchObject({ status: 'pass', fault: { verified: true } });
       expect(kill.recovery.capacityRestoredMs).toBeGreaterThan(0);
+      // The services drain in SHUTDOWN_DELAY_MS (5 s) and exit: nothing in the pod (network-delay's
+      // agent container included, which the skipped experiment before left in an inventory pod)
+      // holds its deletion until the grace period's SIGKILL (30 s).
+      expect(kill.recovery.terminatedMs).toBeLessThan(15_000);
     }
     const [delay] = byType('300 ms');
     expect(delay).toMatchObject({ status: 'skipped', fault: { injectedAt: null } });
