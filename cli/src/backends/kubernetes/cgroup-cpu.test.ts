@@ -15,14 +15,14 @@ describe('cpuEffect', () => {
   const sample = (at: number, usageUs: number, throttledUs: number) => ({ at, usageUs, throttledUs });
 
   it('lands on a container that used its whole CPU limit though a busy node left it unthrottled', () => {
-    // 2 s of wall time, 0.96 s of CPU under a 500m limit: 96% of the limit, throttled 4%.
+    // 2 s of wall time, 0.8 s of CPU under a 500m limit: 80% of the limit, throttled 4%.
     const effect = cpuEffect(
-      [{ pod: 'a', before: sample(0, 0, 0), after: sample(2000, 960_000, 80_000), limitCores: 0.5 }],
+      [{ pod: 'a', before: sample(0, 0, 0), after: sample(2000, 800_000, 80_000), limitCores: 0.5 }],
       true,
     );
     expect(effect).toEqual({
       landed: true,
-      evidence: 'a: used 96% of its CPU limit, throttled 4%, stalled n/a of the time',
+      evidence: 'a: used 80% of its CPU limit, throttled 4%, stalled n/a of the time',
     });
   });
 
