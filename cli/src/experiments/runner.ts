@@ -14,7 +14,7 @@ import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
 import { checkIntegrity, type IntegrityResult, stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
-import type { ExperimentSpec } from './spec.js';
+import { DEFAULT_THRESHOLDS, type ExperimentSpec } from './spec.js';
 
 export interface RunOptions {
   driver: Driver;
@@ -74,8 +74,6 @@ export interface ExperimentResult {
   events: Array<{ at: string; event: string }>;
 }
 
-const DEFAULTS = { recoverySlaMs: 30_000, maxErrorRate: 0.05, maxP95Ms: 2000, integrity: true };
-
 export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
 
 const EMPTY_PHASES: Phases = {
@@ -100,15 +98,12 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     events.push({ at: new Date(at).toISOString(), event: text });
     log(text);
   };
+  const given = { ...DEFAULT_THRESHOLDS, ...spec.thresholds };
   const limits = {
-    recoverySlaMs:
-      spec.thresholds?.recoverySla === undefined
-        ? DEFAULTS.recoverySlaMs
-        : parseDuration(spec.thresholds.recoverySla),
-    maxErrorRate: spec.thresholds?.maxErrorRate ?? DEFAULTS.maxErrorRate,
-    maxP95Ms:
-      spec.thresholds?.maxP95 === undefined ? DEFAULTS.maxP95Ms : parseDuration(spec.thresholds.maxP95),
-    integrity: spec.thresholds?.integrity ?? DEFAULTS.integrity,
+    recoverySlaMs: parseDuration(given.recoverySla),
+    maxErrorRate: given.maxErrorRate,
+    maxP95Ms: parseDuration(given.maxP95),
+    integrity: given.integrity,
   };
   const result: ExperimentResult = {
     name: experimentName(spec),

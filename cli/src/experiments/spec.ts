@@ -18,6 +18,14 @@ export const MAX_RETRY_BACKOFF_MS = 5000;
 /** A DNS-1123 label, as Kubernetes names Services and workloads. */
 export const TARGET_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
+/** The limits an experiment is held to unless its spec (or a flag) says otherwise. */
+export const DEFAULT_THRESHOLDS = {
+  recoverySla: '30s',
+  maxErrorRate: 0.05,
+  maxP95: '2s',
+  integrity: true,
+} as const;
+
 export const ThresholdsSchema = Type.Object(
   {
     /** Gates recovery: capacity restored and user-facing recovery (see docs/chaosctl.md). */

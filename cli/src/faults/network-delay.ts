@@ -4,6 +4,9 @@ import { formatMs, parseDuration } from '../experiments/duration.js';
 import type { SpecOf } from '../experiments/spec.js';
 import type { FaultModule } from './fault.js';
 
+/** The native Kubernetes backend's agent image: it needs sh and tc. */
+export const DEFAULT_AGENT_IMAGE = 'nicolaka/netshoot:v0.13';
+
 export const networkDelay: FaultModule<'network-delay'> = {
   type: 'network-delay',
   kind: 'timed',

@@ -15,10 +15,9 @@ import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-drive
 import { UsageError } from '../../errors.js';
 import type { SpecOf } from '../../experiments/spec.js';
 import type { Injected, Injection, Verification } from '../../faults/fault.js';
-import { callersOf, delayOf } from '../../faults/network-delay.js';
+import { callersOf, DEFAULT_AGENT_IMAGE, delayOf } from '../../faults/network-delay.js';
 import { delayLanded, probeLatency } from '../probe-latency.js';
 
-export const DEFAULT_AGENT_IMAGE = 'nicolaka/netshoot:v0.13';
 const AGENT_PREFIX = 'chaosctl-netem';
 // Our qdisc handles: the root prio and the netem on its third band.
 const ROOT = '1a7e:';

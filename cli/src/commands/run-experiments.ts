@@ -2,31 +2,23 @@
 // run the experiments, write the reports, print the summary and set the exit code.
 import chalk from 'chalk';
 import ora from 'ora';
-import { ChaosMeshBackend, chaosMeshInstalled } from './backends/chaos-mesh/index.js';
-import { KubernetesBackend } from './backends/kubernetes/index.js';
-import { LocalBackend } from './backends/local/index.js';
-import type { Driver } from './drivers/driver.js';
-import { loadCluster } from './drivers/kubernetes/cluster.js';
-import { KubeClient } from './drivers/kubernetes/kube-client.js';
-import { KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.js';
-import { parseSelector } from './drivers/kubernetes/selectors.js';
-import { LocalDriver } from './drivers/local/local-driver.js';
-import { UsageError } from './errors.js';
-import { removeAll } from './experiments/cleanup.js';
-import { parseDuration } from './experiments/duration.js';
-import { type ExperimentResult, experimentName, runExperiment } from './experiments/runner.js';
-import { checkSpec, type ExperimentSpec, MAX_RETRY_BACKOFF_MS, TARGET_NAME } from './experiments/spec.js';
-import { parseMinEffect } from './experiments/statistics.js';
-import type { Backend } from './faults/fault.js';
-import { faultOf } from './faults/index.js';
-import { PushgatewayMarker } from './reporters/pushgateway.js';
-import { buildReport, exitCodeOf, loadReport } from './reporters/report.js';
-import { renderSummary, showValue } from './reporters/summary.js';
-import { writeReports } from './reporters/write.js';
-import { MAX_RPS } from './traffic/load.js';
-import { VERSION } from './version.js';
-
-type BackendChoice = 'auto' | 'local' | 'kubernetes' | 'chaos-mesh';
+import { type BackendChoice, createBackend, createDriver } from '../drivers/connect.js';
+import type { Driver } from '../drivers/driver.js';
+import { UsageError } from '../errors.js';
+import { removeAll } from '../experiments/cleanup.js';
+import { parseDuration } from '../experiments/duration.js';
+import { type ExperimentResult, experimentName, runExperiment } from '../experiments/runner.js';
+import { checkSpec, type ExperimentSpec, MAX_RETRY_BACKOFF_MS } from '../experiments/spec.js';
+import { parseMinEffect } from '../experiments/statistics.js';
+import type { Backend } from '../faults/fault.js';
+import { faultOf } from '../faults/index.js';
+import { PushgatewayMarker } from '../reporters/pushgateway.js';
+import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
+import { renderSummary, showValue } from '../reporters/summary.js';
+import { writeReports } from '../reporters/write.js';
+import { MAX_RPS } from '../traffic/load.js';
+import { VERSION } from '../version.js';
+import { parseSelectors, parseUrls } from './options.js';
 
 export interface CommonOptions {
   driver: 'local' | 'kubernetes';
@@ -54,78 +46,11 @@ export interface CommonOptions {
   pushgateway?: string;
 }
 
-function createDriver(opts: CommonOptions): Driver {
-  if (opts.driver === 'local') return new LocalDriver(opts.stateDir);
-  const cluster = loadCluster({
-    kubeconfig: opts.kubeconfig,
-    context: opts.context,
-    namespace: opts.namespace,
-  });
-  return new KubernetesDriver(new KubeClient(cluster), {
-    urls: parseUrls(opts.url ?? []),
-    selectors: parseSelectors(opts.selector ?? []).perService,
-  });
-}
-
-async function createBackend(driver: Driver, opts: CommonOptions): Promise<Backend> {
-  const choice = opts.backend;
-  if (driver instanceof LocalDriver) {
-    if (choice !== 'auto' && choice !== 'local')
-      throw new UsageError(`--backend ${choice} needs --driver kubernetes`);
-    return new LocalBackend(driver);
-  }
-  const kube = driver as KubernetesDriver;
-  if (choice === 'local') throw new UsageError('--backend local needs --driver local');
-  if (choice === 'kubernetes') return new KubernetesBackend(kube, opts.netemImage);
-  const installed = await chaosMeshInstalled(kube.client);
-  if (choice === 'chaos-mesh' && !installed)
-    throw new UsageError(
-      '--backend chaos-mesh: the cluster does not serve chaos-mesh.org/v1alpha1 NetworkChaos and StressChaos (is Chaos Mesh installed?)',
-    );
-  return installed ? new ChaosMeshBackend(kube) : new KubernetesBackend(kube, opts.netemImage);
-}
-
-/** `--url http://x` (order-service) or `--url inventory-service=http://y`, repeatable. */
-export function parseUrls(values: string[]): Record<string, string> {
-  const urls: Record<string, string> = {};
-  for (const value of values) {
-    const [, service = 'order-service', url = ''] = /^(?:([a-z0-9-]+)=)?(.*)$/.exec(value) ?? [];
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (
-      !new RegExp(TARGET_NAME).test(service) ||
-      !parsed ||
-      !/^https?:$/.test(parsed.protocol) ||
-      !parsed.host
-    ) {
-      throw new UsageError(
-        `--url must be http(s)://host:port or <service>=http(s)://host:port (got '${value}')`,
-      );
-    }
-    urls[service] = url.replace(/\/$/, '');
-  }
-  return urls;
-}
-
-/** `--selector labels` (the target's) or `--selector service=labels` (per service), repeatable. */
-export function parseSelectors(values: string[]): { target?: string; perService: Record<string, string> } {
-  const perService: Record<string, string> = {};
-  let target: string | undefined;
-  for (const value of values) {
-    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(.+)$/.exec(value);
-    // "service=labels" names a service when what follows the first '=' is a selector itself.
-    const isPerService = m !== null && /[=!]|\s(in|notin)\s/.test(m[3] ?? '');
-    const selector = isPerService ? (m?.[3] as string) : value;
-    parseSelector(selector);
-    if (isPerService) perService[m?.[1] as string] = selector;
-    else target = selector;
-  }
-  return { target, perService };
-}
+const connectOptions = (opts: CommonOptions) => ({
+  ...opts,
+  urls: parseUrls(opts.url ?? []),
+  selectors: parseSelectors(opts.selector ?? []).perService,
+});
 
 export async function runExperiments(specs: ExperimentSpec[], opts: CommonOptions): Promise<void> {
   const rps = Number(opts.rps);
@@ -157,13 +82,13 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
   );
   if (opts.dryRun) return dryRun(specs, opts);
 
-  const driver = createDriver(opts);
+  const driver = await createDriver(connectOptions(opts));
   const results: ExperimentResult[] = [];
   const startedAt = new Date();
   let backend: Backend;
   try {
     const where = await driver.connect();
-    backend = await createBackend(driver, opts);
+    backend = await createBackend(driver, connectOptions(opts));
     // Every experiment's target and options are checked against the backend before anything runs.
     for (const spec of specs) backend.injection(spec);
     // Before any fault: where it will land.
@@ -185,7 +110,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
       else process.stderr.write(`[${experimentName(spec)}] ${line}\n`);
     };
     await marker?.started(experimentName(spec));
-    if (driver instanceof KubernetesDriver) driver.refresh();
+    driver.refresh?.();
     const result = await runExperiment(spec, {
       driver,
       backend,
@@ -230,9 +155,9 @@ async function dryRun(specs: ExperimentSpec[], opts: CommonOptions): Promise<voi
   let plans: string[] = specs.map((spec) => faultOf(spec).describe());
   let driver: Driver | undefined;
   try {
-    driver = createDriver(opts);
+    driver = await createDriver(connectOptions(opts));
     where = await driver.connect();
-    const backend = await createBackend(driver, opts);
+    const backend = await createBackend(driver, connectOptions(opts));
     plans = await Promise.all(specs.map((spec) => backend.injection(spec).plan()));
     where += `, ${backend.name} backend`;
   } catch (error) {
