@@ -1,6 +1,6 @@
 // chaosctl network-delay: the target answers its callers late for a while.
 
-import { faultCommand, type TargetFlags, targetFrom, targetName } from './options.js';
+import { faultCommand, type TargetFlags, targetFrom } from './options.js';
 import { type CommonOptions, runExperiments } from './run-experiments.js';
 
 type Flags = CommonOptions &
@@ -18,7 +18,6 @@ export const command = () =>
     .action(run);
 
 export async function run(opts: Flags): Promise<void> {
-  for (const caller of opts.callers ?? []) targetName(caller);
   await runExperiments(
     [
       {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_NAMESPACE } from '../drivers/kubernetes/namespace.js';
 import { parseSelector } from '../drivers/kubernetes/selectors.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_THRESHOLDS, MAX_RETRIES, TARGET_NAME, type Thresholds } from '../experiments/spec.js';
+import { DEFAULT_THRESHOLDS, TARGET_NAME, type Thresholds } from '../experiments/spec.js';
 import { DEFAULT_AGENT_IMAGE } from '../faults/network-delay.js';
 
 export const positiveInt = (name: string) => (value: string) => {
@@ -13,19 +13,20 @@ export const positiveInt = (name: string) => (value: string) => {
   return n;
 };
 
-export const nonNegativeInt = (name: string) => (value: string) => {
+/** A flag for a number of the suite schema: its text as a number when it is one, for the schema to judge. */
+export const numeric = (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`${name} must be a whole number >= 0 (got '${value}')`);
-  return n;
+  return value.trim() !== '' && Number.isFinite(n) ? n : value;
 };
 
-const retryCount = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_RETRIES)
-    throw new UsageError(`--retries must be a whole number from 0 to ${MAX_RETRIES} (got '${value}')`);
-  return n;
-};
+/** Suite fields whose flag is not their name in kebab-case. */
+const FLAG_NAMES: Record<string, string> = { recoverySla: 'sla', gracePeriodSeconds: 'grace-period' };
+
+/** The flag that gives a suite field, e.g. experiments[0].thresholds.maxP95 -> --max-p95. */
+export function flagOf(path: Array<string | number>): string {
+  const field = String(path.findLast((key) => !/^\d+$/.test(String(key))));
+  return `--${FLAG_NAMES[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 export const stateDirOption = () =>
   new Option('--state-dir <dir>', 'where the local platform keeps its state').default('.chaosctl');
@@ -73,13 +74,13 @@ export function experimentOptions(command: Command): Command {
       DEFAULT_AGENT_IMAGE,
     )
     .addOption(stateDirOption())
-    .option('--rps <n>', 'order traffic while the experiment runs, requests per second', '50')
+    .option('--rps <n>', 'order traffic while the experiment runs, requests per second', numeric, 50)
     .option('--warmup <duration>', 'traffic before the fault (the baseline)', '3s')
     .option('--cooldown <duration>', 'traffic after the fault', '3s')
     .option(
       '--retries <n>',
       'client retries of an order that got no answer, a 429 or a 5xx, with the same Idempotency-Key, as a real caller would',
-      retryCount,
+      numeric,
       0,
     )
     .option('--retry-backoff <duration>', 'wait before the first retry, doubled for each next one', '50ms')
@@ -119,6 +120,7 @@ export function thresholdOptions(command: Command): Command {
     .option(
       '--max-error-rate <ratio>',
       `failed-request share allowed during the fault, 0-1 (default: ${DEFAULT_THRESHOLDS.maxErrorRate})`,
+      numeric,
     )
     .option(
       '--max-p95 <duration>',
@@ -128,28 +130,18 @@ export function thresholdOptions(command: Command): Command {
 
 export interface ThresholdFlags {
   sla?: string;
-  maxErrorRate?: string;
+  maxErrorRate?: number | string;
   maxP95?: string;
 }
 
-export function thresholdsFrom(opts: ThresholdFlags): Thresholds {
-  const thresholds: Thresholds = {};
-  if (opts.sla !== undefined) thresholds.recoverySla = opts.sla;
-  if (opts.maxErrorRate !== undefined) {
-    const maxErrorRate = Number(opts.maxErrorRate);
-    if (!Number.isFinite(maxErrorRate) || maxErrorRate < 0 || maxErrorRate > 1)
-      throw new UsageError(`--max-error-rate must be between 0 and 1 (got '${opts.maxErrorRate}')`);
-    thresholds.maxErrorRate = maxErrorRate;
-  }
-  if (opts.maxP95 !== undefined) thresholds.maxP95 = opts.maxP95;
-  return thresholds;
+/** The thresholds the flags give, as given: the suite schema judges them. */
+function thresholdsFrom(opts: ThresholdFlags): Thresholds {
+  return {
+    ...(opts.sla === undefined ? {} : { recoverySla: opts.sla }),
+    ...(opts.maxErrorRate === undefined ? {} : { maxErrorRate: opts.maxErrorRate as number }),
+    ...(opts.maxP95 === undefined ? {} : { maxP95: opts.maxP95 }),
+  };
 }
-
-export const targetName = (value: string) => {
-  if (!new RegExp(TARGET_NAME).test(value))
-    throw new UsageError(`--service must be a Kubernetes name such as order-service (got '${value}')`);
-  return value;
-};
 
 /** --service, --workload and the thresholds: what every single-fault command adds to the experiment options. */
 export function faultCommand(name: string, description: string): Command {
@@ -158,9 +150,7 @@ export function faultCommand(name: string, description: string): Command {
       new Option(
         '--service <service>',
         'target: order-service, inventory-service, notification-service, or any Service/workload name on Kubernetes',
-      )
-        .argParser(targetName)
-        .makeOptionMandatory(),
+      ).makeOptionMandatory(),
     )
     .addOption(
       new Option(

@@ -1,6 +1,6 @@
 // chaosctl pod-kill: replicas of a service die at once; recovery is the platform's.
 import { Option } from 'commander';
-import { faultCommand, nonNegativeInt, positiveInt, type TargetFlags, targetFrom } from './options.js';
+import { faultCommand, numeric, type TargetFlags, targetFrom } from './options.js';
 import { type CommonOptions, runExperiments } from './run-experiments.js';
 
 type Flags = CommonOptions &
@@ -14,7 +14,7 @@ type Flags = CommonOptions &
 
 export const command = () =>
   faultCommand('pod-kill', 'kill replicas of a service and measure recovery')
-    .option('--count <n>', 'replicas to kill', positiveInt('--count'), 1)
+    .option('--count <n>', 'replicas to kill', numeric, 1)
     .option('--all', 'kill every replica (an outage: needs --allow-outage)', false)
     .addOption(
       new Option(
@@ -27,9 +27,9 @@ export const command = () =>
     .option(
       '--grace-period <seconds>',
       "seconds each victim gets to shut down; 0 = crash (default: the pod's own)",
-      nonNegativeInt('--grace-period'),
+      numeric,
     )
-    .option('--seed <n>', 'seed of the random victim choice, to repeat a run', nonNegativeInt('--seed'))
+    .option('--seed <n>', 'seed of the random victim choice, to repeat a run', numeric)
     .action(run);
 
 export async function run(opts: Flags): Promise<void> {

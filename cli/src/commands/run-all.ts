@@ -33,7 +33,7 @@ export async function run(opts: Flags, given: (option: string) => boolean): Prom
   );
   await runExperiments(specs, {
     ...opts,
-    rps: given('rps') ? opts.rps : String(suite.rps ?? opts.rps),
+    rps: given('rps') ? opts.rps : (suite.rps ?? opts.rps),
     warmup: given('warmup') ? opts.warmup : (suite.warmup ?? opts.warmup),
     cooldown: given('cooldown') ? opts.cooldown : (suite.cooldown ?? opts.cooldown),
     retries: given('retries') ? opts.retries : (suite.retries ?? opts.retries),

@@ -3,22 +3,37 @@
 import chalk from 'chalk';
 import ora from 'ora';
 import { type BackendChoice, createBackend, createDriver } from '../drivers/connect.js';
-import type { Driver } from '../drivers/driver.js';
+import { type Driver, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
 import { removeAll } from '../experiments/cleanup.js';
 import { parseDuration } from '../experiments/duration.js';
 import { type ExperimentResult, experimentName, runExperiment } from '../experiments/runner.js';
-import { checkSpec, type ExperimentSpec, MAX_RETRY_BACKOFF_MS } from '../experiments/spec.js';
+import { type ExperimentSpec, problemOf } from '../experiments/spec.js';
 import { parseMinEffect } from '../experiments/statistics.js';
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
+import { victimCount } from '../faults/pod-kill.js';
 import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
 import { renderSummary, showValue } from '../reporters/summary.js';
 import { writeReports } from '../reporters/write.js';
-import { MAX_RPS } from '../traffic/load.js';
 import { VERSION } from '../version.js';
-import { parseSelectors, parseUrls } from './options.js';
+import { flagOf, parseSelectors, parseUrls } from './options.js';
+
+/** A pod-kill that would take more replicas than are ready, or every one without --allow-outage. */
+async function refuseOutage(spec: ExperimentSpec, driver: Driver, allowOutage: boolean): Promise<void> {
+  if (spec.type !== 'pod-kill') return;
+  const ready = (await driver.replicas(targetOf(spec))).filter((r) => r.ready).length;
+  const count = victimCount(spec, ready);
+  if (count > ready)
+    throw new UsageError(
+      `${experimentName(spec)}: count ${count} is more than the ${ready} ready ${spec.service} replicas (--all takes every one)`,
+    );
+  if (count >= ready && !allowOutage)
+    throw new UsageError(
+      `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
+    );
+}
 
 export interface CommonOptions {
   driver: 'local' | 'kubernetes';
@@ -30,11 +45,11 @@ export interface CommonOptions {
   url?: string[];
   netemImage?: string;
   stateDir: string;
-  rps: string;
-  /** Durations: text from a flag, text or a number of ms from a suite. */
+  /** Numbers and durations as given (a flag's text, a suite's value): the suite schema judges them. */
+  rps: number | string;
   warmup: string | number;
   cooldown: string | number;
-  retries: number;
+  retries: number | string;
   retryBackoff: string | number;
   reportDir: string;
   json: boolean;
@@ -53,23 +68,19 @@ const connectOptions = (opts: CommonOptions) => ({
 });
 
 export async function runExperiments(specs: ExperimentSpec[], opts: CommonOptions): Promise<void> {
-  const rps = Number(opts.rps);
-  if (!Number.isFinite(rps) || rps <= 0 || rps > MAX_RPS)
-    throw new UsageError(
-      `--rps must be a number above 0 and at most ${MAX_RPS}, what one generator holds (got '${opts.rps}')`,
-    );
-  const warmupMs = parseDuration(opts.warmup, '--warmup');
-  const cooldownMs = parseDuration(opts.cooldown, '--cooldown');
-  const retry = { retries: opts.retries, backoffMs: parseDuration(opts.retryBackoff, '--retry-backoff') };
-  if (retry.backoffMs > MAX_RETRY_BACKOFF_MS)
-    throw new UsageError(`--retry-backoff must be at most ${MAX_RETRY_BACKOFF_MS / 1000}s`);
+  // The flags are checked as the suite they make: a flag and a suite field are refused alike.
+  const { rps, warmup, cooldown, retries, retryBackoff } = opts;
+  const problem = problemOf({ version: 1, rps, warmup, cooldown, retries, retryBackoff, experiments: specs });
+  if (problem) throw new UsageError(`${flagOf(problem.path)} ${problem.message}`);
+  const warmupMs = parseDuration(warmup);
+  const cooldownMs = parseDuration(cooldown);
+  const retry = { retries: retries as number, backoffMs: parseDuration(retryBackoff) };
   parseUrls(opts.url ?? []);
   if (opts.driver === 'local' && opts.url?.length)
     throw new UsageError(
       "--url is for the kubernetes driver: the local platform's addresses come from its supervisor",
     );
 
-  for (const spec of specs) checkSpec(spec);
   const minEffect = parseMinEffect(opts.minEffect);
   const baseline = opts.baseline === undefined ? undefined : { report: loadReport(opts.baseline), minEffect };
   const runs = specs.flatMap((spec) =>
@@ -89,8 +100,12 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
   try {
     const where = await driver.connect();
     backend = await createBackend(driver, connectOptions(opts));
-    // Every experiment's target and options are checked against the backend before anything runs.
-    for (const spec of specs) backend.injection(spec);
+    // Every experiment's target and options are checked against the backend and the platform
+    // before anything runs: a refused experiment leaves no report.
+    for (const spec of specs) {
+      backend.injection(spec);
+      await refuseOutage(spec, driver, opts.allowOutage);
+    }
     // Before any fault: where it will land.
     process.stderr.write(`chaosctl: acting on ${where}, faults through the ${backend.name} backend\n`);
   } catch (error) {
@@ -114,11 +129,10 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     const result = await runExperiment(spec, {
       driver,
       backend,
-      rps,
+      rps: rps as number,
       retry,
       warmupMs,
       cooldownMs,
-      allowOutage: opts.allowOutage,
       log,
     });
     await marker?.finished(result);

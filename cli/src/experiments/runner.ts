@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
-import { victimCount } from '../faults/pod-kill.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
 import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
@@ -24,7 +23,6 @@ export interface RunOptions {
   retry: RetryPolicy;
   warmupMs: number;
   cooldownMs: number;
-  allowOutage: boolean;
   log: (line: string) => void;
 }
 
@@ -144,7 +142,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     const injection = backend.injection(spec);
     await steadyState(driver, target);
     event('steady state: every workload at its desired capacity');
-    result.warnings = [...(await driver.preflight(target)), ...(await outageCheck(spec, target, opts))];
+    result.warnings = [...(await driver.preflight(target)), ...(await singleReplica(spec, target, driver))];
     result.warnings.push(...(await injection.preflight()));
     for (const warning of result.warnings) event(`warning: ${warning}`);
 
@@ -354,24 +352,11 @@ async function steadyState(driver: Driver, target: Target): Promise<void> {
     throw new Error(`steady state not reached in 30 s: ${missing.join(', ')} below desired capacity`);
 }
 
-async function outageCheck(
-  spec: ExperimentSpec,
-  target: Target,
-  { driver, allowOutage }: RunOptions,
-): Promise<string[]> {
+async function singleReplica(spec: ExperimentSpec, target: Target, driver: Driver): Promise<string[]> {
   const replicas = await driver.replicas(target);
-  const ready = replicas.filter((r) => r.ready).length;
-  const warnings: string[] = [];
-  if (replicas.filter((r) => !r.terminating).length === 1)
-    warnings.push(`${spec.service} has a single replica: any fault is an outage`);
-  if (spec.type === 'pod-kill') {
-    const count = victimCount(spec, ready);
-    if (count >= ready && !allowOutage)
-      throw new Error(
-        `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
-      );
-  }
-  return warnings;
+  return replicas.filter((r) => !r.terminating).length === 1
+    ? [`${spec.service} has a single replica: any fault is an outage`]
+    : [];
 }
 
 function threshold(
