@@ -7,12 +7,13 @@ import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from 
 import type { Backend } from '../faults/fault.js';
 import { faultOf } from '../faults/index.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
-import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
+import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
-import { checkIntegrity, type IntegrityResult, stockTotals } from './integrity.js';
+import { checkIntegrity, stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
+import type { ExperimentResult, ThresholdResult } from './result.js';
 import { DEFAULT_THRESHOLDS, type ExperimentSpec } from './spec.js';
 
 export interface RunOptions {
@@ -24,52 +25,6 @@ export interface RunOptions {
   warmupMs: number;
   cooldownMs: number;
   log: (line: string) => void;
-}
-
-export interface ThresholdResult {
-  name: 'capacity-restored' | 'user-facing-recovery' | 'error-rate' | 'p95-latency' | 'integrity';
-  limit: number | boolean;
-  measured: number | boolean;
-  unit: 'ms' | 'ratio' | 'boolean';
-  passed: boolean;
-}
-
-export interface ExperimentResult {
-  name: string;
-  type: ExperimentSpec['type'];
-  service: string;
-  backend: string;
-  parameters: Record<string, unknown>;
-  status: 'pass' | 'fail' | 'error';
-  error?: string;
-  warnings: string[];
-  startedAt: string;
-  finishedAt: string;
-  fault: {
-    injectedAt: string | null;
-    removedAt: string | null;
-    verified: boolean;
-    evidence: string;
-    summary: string;
-  };
-  recovery: Phases & {
-    /** What the SLA gates, in one figure: a disruption, max(capacity restored, user-facing); a timed fault, user-facing recovery after its removal. */
-    totalMs: number | null;
-  };
-  traffic: {
-    rps: number;
-    /** The client's retries; absent from reports written before chaosctl could retry (none did). */
-    retry?: RetryPolicy;
-    before: WindowStats;
-    during: WindowStats;
-    after: WindowStats;
-    /** Answers per replica (X-Served-By), in total and per second. */
-    replicas: ReturnType<typeof replicaTraffic>;
-  };
-  integrity: IntegrityResult | null;
-  thresholds: ThresholdResult[];
-  timeline: ReturnType<typeof timeline>;
-  events: Array<{ at: string; event: string }>;
 }
 
 export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;

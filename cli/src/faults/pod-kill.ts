@@ -2,7 +2,7 @@
 // a disruption: recovery is the platform's (old replicas terminated, capacity restored, users
 // served again), measured from the kill.
 import type { SpecOf } from '../experiments/spec.js';
-import { prng } from '../experiments/statistics.js';
+import { prng } from '../prng.js';
 import type { FaultModule } from './fault.js';
 
 export const podKill: FaultModule<'pod-kill'> = {
