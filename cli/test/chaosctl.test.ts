@@ -407,7 +407,7 @@ describe('chaosctl with the local driver', () => {
     [
       ['--count', '2'],
       'outage',
-      /^chaosctl: refusing to kill 2 of 2 ready order-service replicas: that is an outage/,
+      /^chaosctl: pod-kill order-service: refusing to kill 2 of 2 ready order-service replicas: that is an outage/,
     ],
     [
       ['--count', '5', '--allow-outage'],

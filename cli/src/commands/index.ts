@@ -1,12 +1,11 @@
 // chaosctl's command tree: each command is its own module; this only puts them together.
 import { Command } from 'commander';
+import { FAULTS } from '../faults/registry.js';
 import { VERSION } from '../version.js';
-import * as cpuStress from './cpu-stress.js';
+import * as fault from './fault.js';
 import * as localDown from './local/down.js';
 import * as localStatus from './local/status.js';
 import * as localUp from './local/up.js';
-import * as networkDelay from './network-delay.js';
-import * as podKill from './pod-kill.js';
 import * as report from './report.js';
 import * as runAll from './run-all.js';
 
@@ -18,7 +17,8 @@ export function buildProgram(): Command {
     .exitOverride();
   // addCommand, unlike command(), does not pass on exitOverride and the help-after-error line.
   const add = (parent: Command, child: Command) => parent.addCommand(child.copyInheritedSettings(parent));
-  for (const module of [podKill, networkDelay, cpuStress, runAll, report]) add(program, module.command());
+  for (const each of FAULTS) add(program, fault.command(each as never));
+  for (const module of [runAll, report]) add(program, module.command());
   const local = program
     .command('local')
     .description('the platform as local processes: the no-cluster stand-in');

@@ -3,20 +3,15 @@ import { Command, Option } from 'commander';
 import { DEFAULT_NAMESPACE } from '../drivers/kubernetes/namespace.js';
 import { parseSelector } from '../drivers/kubernetes/selectors.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_THRESHOLDS, TARGET_NAME, type Thresholds } from '../experiments/spec.js';
-import { DEFAULT_AGENT_IMAGE } from '../faults/network-delay.js';
+import { DEFAULT_THRESHOLDS, numeric, TARGET_NAME } from '../experiments/fields.js';
+import type { Thresholds } from '../experiments/spec.js';
+import { DEFAULT_AGENT_IMAGE } from '../faults/network-delay/spec.js';
 
 export const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new UsageError(`${name} must be a positive integer (got '${value}')`);
   return n;
-};
-
-/** A flag for a number of the suite schema: its text as a number when it is one, for the schema to judge. */
-export const numeric = (value: string) => {
-  const n = Number(value);
-  return value.trim() !== '' && Number.isFinite(n) ? n : value;
 };
 
 /** Suite fields whose flag is not their name in kebab-case. */

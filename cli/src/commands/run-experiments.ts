@@ -2,6 +2,7 @@
 // run the experiments, write the reports, print the summary and set the exit code.
 import chalk from 'chalk';
 import ora from 'ora';
+import type { Backend } from '../backends/backend.js';
 import { type BackendChoice, createBackend, createDriver } from '../drivers/connect.js';
 import { type Driver, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
@@ -11,9 +12,7 @@ import type { ExperimentResult } from '../experiments/result.js';
 import { experimentName, runExperiment } from '../experiments/runner.js';
 import { type ExperimentSpec, problemOf } from '../experiments/spec.js';
 import { parseMinEffect } from '../experiments/statistics.js';
-import type { Backend } from '../faults/fault.js';
-import { faultOf } from '../faults/index.js';
-import { victimCount } from '../faults/pod-kill.js';
+import { faultOf } from '../faults/registry.js';
 import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
 import { renderSummary, showValue } from '../reporters/summary.js';
@@ -21,19 +20,13 @@ import { writeReports } from '../reporters/write.js';
 import { VERSION } from '../version.js';
 import { flagOf, parseSelectors, parseUrls } from './options.js';
 
-/** A pod-kill that would take more replicas than are ready, or every one without --allow-outage. */
-async function refuseOutage(spec: ExperimentSpec, driver: Driver, allowOutage: boolean): Promise<void> {
-  if (spec.type !== 'pod-kill') return;
+/** What a fault refuses knowing the target's ready replicas (a pod-kill's outage), before anything runs. */
+async function admit(spec: ExperimentSpec, driver: Driver, allowOutage: boolean): Promise<void> {
+  const fault = faultOf(spec);
+  if (!fault.fault.admit) return;
   const ready = (await driver.replicas(targetOf(spec))).filter((r) => r.ready).length;
-  const count = victimCount(spec, ready);
-  if (count > ready)
-    throw new UsageError(
-      `${experimentName(spec)}: count ${count} is more than the ${ready} ready ${spec.service} replicas (--all takes every one)`,
-    );
-  if (count >= ready && !allowOutage)
-    throw new UsageError(
-      `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
-    );
+  const refusal = fault.admit(ready, allowOutage);
+  if (refusal) throw new UsageError(`${experimentName(spec)}: ${refusal}`);
 }
 
 export interface CommonOptions {
@@ -104,8 +97,8 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     // Every experiment's target and options are checked against the backend and the platform
     // before anything runs: a refused experiment leaves no report.
     for (const spec of specs) {
-      backend.injection(spec);
-      await refuseOutage(spec, driver, opts.allowOutage);
+      await backend.injection(spec);
+      await admit(spec, driver, opts.allowOutage);
     }
     // Before any fault: where it will land.
     process.stderr.write(`chaosctl: acting on ${where}, faults through the ${backend.name} backend\n`);
@@ -173,7 +166,7 @@ async function dryRun(specs: ExperimentSpec[], opts: CommonOptions): Promise<voi
     driver = await createDriver(connectOptions(opts));
     where = await driver.connect();
     const backend = await createBackend(driver, connectOptions(opts));
-    plans = await Promise.all(specs.map((spec) => backend.injection(spec).plan()));
+    plans = await Promise.all(specs.map(async (spec) => (await backend.injection(spec)).plan()));
     where += `, ${backend.name} backend`;
   } catch (error) {
     where = `not connected: ${(error as Error).message}`;

@@ -1,8 +1,10 @@
-// The driver and the backend a run acts through, from the flags. The Kubernetes ones are loaded
-// only when asked for: @kubernetes/client-node is most of chaosctl's start-up, and --help or a
+// The driver and the backend a run acts through, from the flags. The Kubernetes driver (and each
+// fault's code for a backend) is loaded only when asked for: @kubernetes/client-node is most of chaosctl's start-up, and --help or a
 // local run never needs it.
+
+import { Backend } from '../backends/backend.js';
 import { UsageError } from '../errors.js';
-import type { Backend } from '../faults/fault.js';
+import { chaosMeshKinds } from '../faults/registry.js';
 import type { Driver } from './driver.js';
 import type { KubernetesDriver } from './kubernetes/kubernetes-driver.js';
 import type { LocalDriver } from './local/local-driver.js';
@@ -44,20 +46,18 @@ export async function createBackend(driver: Driver, opts: ConnectOptions): Promi
   if (driver.name === 'local') {
     if (choice !== 'auto' && choice !== 'local')
       throw new UsageError(`--backend ${choice} needs --driver kubernetes`);
-    const { LocalBackend } = await import('../backends/local/index.js');
-    return new LocalBackend(driver as LocalDriver);
+    return new Backend('local', driver as LocalDriver);
   }
   if (choice === 'local') throw new UsageError('--backend local needs --driver local');
-  const [{ KubernetesBackend }, { ChaosMeshBackend, chaosMeshInstalled }] = await Promise.all([
-    import('../backends/kubernetes/index.js'),
-    import('../backends/chaos-mesh/index.js'),
-  ]);
   const kube = driver as KubernetesDriver;
-  if (choice === 'kubernetes') return new KubernetesBackend(kube, opts.netemImage);
-  const installed = await chaosMeshInstalled(kube.client);
+  const native = new Backend('kubernetes', kube, { agentImage: opts.netemImage });
+  if (choice === 'kubernetes') return native;
+  const { chaosMeshInstalled } = await import('../backends/chaos-mesh/index.js');
+  const kinds = chaosMeshKinds();
+  const installed = await chaosMeshInstalled(kube.client, kinds);
   if (choice === 'chaos-mesh' && !installed)
     throw new UsageError(
-      '--backend chaos-mesh: the cluster does not serve chaos-mesh.org/v1alpha1 NetworkChaos and StressChaos (is Chaos Mesh installed?)',
+      `--backend chaos-mesh: the cluster does not serve chaos-mesh.org/v1alpha1 ${kinds.join(', ')} (is Chaos Mesh installed?)`,
     );
-  return installed ? new ChaosMeshBackend(kube) : new KubernetesBackend(kube, opts.netemImage);
+  return installed ? new Backend('chaos-mesh', kube) : native;
 }

@@ -3,18 +3,19 @@
 // integrity, thresholds. Traffic flows the whole time. The runner knows faults only through the
 // fault-type module (faults/) and the backend's Injection (backends/).
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Backend } from '../backends/backend.js';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
-import type { Backend } from '../faults/fault.js';
-import { faultOf } from '../faults/index.js';
+import { faultOf } from '../faults/registry.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
 import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
+import { DEFAULT_THRESHOLDS } from './fields.js';
 import { checkIntegrity, stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
 import type { ExperimentResult, ThresholdResult } from './result.js';
-import { DEFAULT_THRESHOLDS, type ExperimentSpec } from './spec.js';
+import type { ExperimentSpec } from './spec.js';
 
 export interface RunOptions {
   driver: Driver;
@@ -94,7 +95,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
   try {
-    const injection = backend.injection(spec);
+    const injection = await backend.injection(spec);
     await steadyState(driver, target);
     event('steady state: every workload at its desired capacity');
     result.warnings = [...(await driver.preflight(target)), ...(await singleReplica(spec, target, driver))];
@@ -240,7 +241,8 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 }
 
 /**
- * A disruption heals when every victim is gone (terminated) and capacity is back: the workload's
+ * A disruption heals when every victim is gone (terminated, or restarted in place as a new
+ * incarnation) and capacity is back: the workload's
  * desired replicas available, terminating ones and the victims themselves not counted. Either may
  * come first (a Deployment's successor is usually ready while its predecessor still terminates).
  */
@@ -253,20 +255,24 @@ async function settle(
   event: (text: string, at?: number) => void,
   injectedAt: number,
 ): Promise<{ terminatedAt?: number; capacityRestoredAt?: number }> {
-  const victimIds = new Set(victims.map((v) => v.id));
+  // An incarnation: a replica restarted in place (a container restart) is a new one under the same id.
+  const incarnation = (r: Replica) => `${r.id}#${r.restarts}`;
+  const victimIds = new Set(victims.map(incarnation));
   const seen: { terminatedAt?: number; capacityRestoredAt?: number } = {};
   await driver.waitFor(
     target,
     (replicas, capacity) => {
       const now = Date.now();
-      if (seen.terminatedAt === undefined && !replicas.some((r) => victimIds.has(r.id))) {
+      if (seen.terminatedAt === undefined && !replicas.some((r) => victimIds.has(incarnation(r)))) {
         seen.terminatedAt = now;
         event(
           `terminated: ${victims.map((v) => v.name).join(', ')} gone after ${formatMs(now - injectedAt)}`,
           now,
         );
       }
-      const available = replicas.filter((r) => r.ready && !r.terminating && !victimIds.has(r.id)).length;
+      const available = replicas.filter(
+        (r) => r.ready && !r.terminating && !victimIds.has(incarnation(r)),
+      ).length;
       if (seen.capacityRestoredAt === undefined && available >= capacity.desired && capacity.desired > 0) {
         seen.capacityRestoredAt = now;
         const successors = replicas

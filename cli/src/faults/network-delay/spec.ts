@@ -1,23 +1,23 @@
-// network-delay: the target answers its callers late for a while. Timed: recovery is measured from
-// its removal.
-import { formatMs, parseDuration } from '../experiments/duration.js';
-import type { SpecOf } from '../experiments/spec.js';
-import type { FaultModule } from './fault.js';
+// network-delay's experiment: how late, for how long, and for whose traffic.
+import type { Static } from 'typebox';
+import { Type } from 'typebox';
+import { parseDuration } from '../../experiments/duration.js';
+import { Duration, experimentSchema, KubeName } from '../../experiments/fields.js';
 
 /** The native Kubernetes backend's agent image: it needs sh and tc. */
 export const DEFAULT_AGENT_IMAGE = 'nicolaka/netshoot:v0.13';
 
-export const networkDelay: FaultModule<'network-delay'> = {
-  type: 'network-delay',
-  kind: 'timed',
-  durationMs: (spec) => parseDuration(spec.duration),
-  describe: (spec) => {
-    const { latencyMs, jitterMs } = delayOf(spec);
-    return `${latencyMs} ms ± ${jitterMs} ms in front of ${spec.service} for ${formatMs(parseDuration(spec.duration))}`;
-  },
-};
+export const schema = experimentSchema('network-delay', {
+  latency: Duration({ nonZero: 'a zero delay breaks nothing' }),
+  jitter: Type.Optional(Duration()),
+  duration: Duration({ nonZero: 'a fault that lasts no time breaks nothing' }),
+  /** Services whose traffic to the target is delayed (default: the target's callers on the platform). */
+  callers: Type.Optional(Type.Array(KubeName(), { minItems: 1, maxItems: 20 })),
+});
 
-export function delayOf(spec: SpecOf<'network-delay'>) {
+export type NetworkDelaySpec = Static<typeof schema>;
+
+export function delayOf(spec: NetworkDelaySpec) {
   return {
     latencyMs: parseDuration(spec.latency, 'latency'),
     jitterMs: spec.jitter === undefined ? 0 : parseDuration(spec.jitter, 'jitter'),
@@ -36,7 +36,7 @@ const PLATFORM_CALLERS: Record<string, string[]> = {
   'notification-service': ['order-service'],
 };
 
-export function callersOf(spec: SpecOf<'network-delay'>): string[] {
+export function callersOf(spec: NetworkDelaySpec): string[] {
   return (
     spec.callers ??
     PLATFORM_CALLERS[spec.service] ?? ['order-service', 'inventory-service', 'notification-service']

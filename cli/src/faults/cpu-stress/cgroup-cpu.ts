@@ -3,7 +3,7 @@
 // ("some ... total=<usec>": time some task of the cgroup waited for a CPU). See the kernel's
 // Documentation/admin-guide/cgroup-v2.rst (cpu.stat, cpu.pressure) and accounting/psi.rst.
 import type { KubeClient } from '../../drivers/kubernetes/kube-client.js';
-import type { Verification } from '../../faults/fault.js';
+import type { Verification } from '../fault.js';
 
 const READ_CPU = [
   'sh',
