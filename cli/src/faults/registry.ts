@@ -1,12 +1,14 @@
 // Every fault chaosctl knows, listed once. The commands, the experiment schema, each backend's
 // faults, the Chaos Mesh kinds looked for, the report schema's enum and the docs' table all come
 // from this list: a new fault is its folder and one line here.
+import { containerKill } from './container-kill/index.js';
 import { cpuStress } from './cpu-stress/index.js';
 import { BACKEND_NAMES, type BackendName, type Fault } from './fault.js';
+import { memoryStress } from './memory-stress/index.js';
 import { networkDelay } from './network-delay/index.js';
 import { podKill } from './pod-kill/index.js';
 
-export const FAULTS = [podKill, networkDelay, cpuStress] as const;
+export const FAULTS = [podKill, networkDelay, cpuStress, containerKill, memoryStress] as const;
 
 /** The fault of an experiment, with its functions bound to the spec. */
 export function faultOf(spec: { type: string }) {
