@@ -29,39 +29,26 @@ async function loaded(args: string[]): Promise<{ code: number; stderr: string }>
   }
 }
 
+const podKill = ['pod-kill', '--service', 'order-service'];
+
 describe('chaosctl start-up', () => {
-  it('--help answers without loading @kubernetes/client-node', async () => {
-    const run = await loaded(['--help']);
-    expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/loads commander/);
-    expect(run.stderr).not.toMatch(/@kubernetes\/client-node/);
-  });
-
-  it('a --driver local experiment never loads @kubernetes/client-node', async () => {
-    const run = await loaded([
-      'pod-kill',
-      '--service',
-      'order-service',
-      '--driver',
-      'local',
-      '--state-dir',
-      work,
-    ]);
-    expect(run.stderr).toMatch(/no local platform is running/);
-    expect(run.stderr).not.toMatch(/@kubernetes\/client-node/);
-  });
-
-  it('the kubernetes driver does load it', async () => {
-    const run = await loaded([
-      'pod-kill',
-      '--service',
-      'order-service',
-      '--kubeconfig',
-      join(work, 'missing'),
-      '--report-dir',
-      work,
-    ]);
-    expect(run.stderr).toMatch(/loads @kubernetes\/client-node/);
-    expect(run.stderr).toMatch(/cannot read kubeconfig/);
+  it.each([
+    ['--help answers', ['--help'], /loads commander/, false],
+    [
+      'a --driver local experiment',
+      [...podKill, '--driver', 'local', '--state-dir', work],
+      /no local platform is running/,
+      false,
+    ],
+    [
+      'the kubernetes driver',
+      [...podKill, '--kubeconfig', join(work, 'missing')],
+      /cannot read kubeconfig/,
+      true,
+    ],
+  ])('%s, loading @kubernetes/client-node: %s', async (_, args, said, loads) => {
+    const run = await loaded(args);
+    expect(run.stderr).toMatch(said);
+    expect(/loads @kubernetes\/client-node/.test(run.stderr)).toBe(loads);
   });
 });

@@ -17,6 +17,8 @@ import {
   PolicyV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import type { ExperimentResult } from '../src/experiments/result.js';
+import { localUp, runChaosctl, testTraffic, validateReport } from './harness.js';
 import { waitFor } from './kube-double/fixtures.js';
 import { type ExecContext, KubeDouble, type KubeDoubleOptions } from './kube-double/index.js';
 
@@ -320,4 +322,71 @@ export class ContainerModel {
   burning(pod: string): number {
     return this.burners.get(pod)?.size ?? 0;
   }
+}
+
+/**
+ * What a fault's end-to-end test runs against: the local platform (two replicas each; it also
+ * serves the traffic of the Kubernetes runs, through --url) and the platform on the Kubernetes
+ * double with Chaos Mesh installed. `chaosctl` runs the built CLI; `kube(backend)` are the flags
+ * of a run on the double, JSON on stdout; `close()` stops everything.
+ */
+export async function startPlatforms(name: string) {
+  const work = mkdtempSync(join(tmpdir(), `chaosctl-${name}-`));
+  const stateDir = join(work, 'state');
+  const { base } = await localUp(stateDir, work);
+  const cluster = await startCluster();
+  new ContainerModel(cluster.kube, cluster.custom);
+  await installPlatform(cluster);
+  cluster.kube.installChaosMesh({ injectDelayMs: 200, recoverDelayMs: 200 });
+  const chaosctl = (args: string[]) =>
+    runChaosctl(args, { cwd: work, timeoutMs: 120_000, env: { HOME: work } });
+  return {
+    work,
+    cluster,
+    chaosctl,
+    local: (reportDir: string) => [
+      '--driver',
+      'local',
+      '--state-dir',
+      stateDir,
+      '--json',
+      ...testTraffic(join(work, reportDir)),
+    ],
+    kube: (backend: string) => [
+      '--backend',
+      backend,
+      '--driver',
+      'kubernetes',
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--namespace',
+      'shop',
+      '--url',
+      `http://127.0.0.1:${base}`,
+      `inventory-service=http://127.0.0.1:${base + 1}`,
+      '--json',
+      ...testTraffic(join(work, backend)),
+    ],
+    async close() {
+      await runChaosctl(['local', 'down', '--state-dir', stateDir], { cwd: work });
+      await cluster.close();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The one experiment of a run's JSON report, after checking the report is valid and the run passed
+ * (exit 0) or, with `mayFail`, at most failed a threshold (exit 1).
+ */
+export function experimentOf(
+  run: { code: number; stdout: string; stderr: string },
+  mayFail = false,
+): ExperimentResult {
+  if (run.code !== 0 && !(mayFail && run.code === 1))
+    throw new Error(`chaosctl exited ${run.code}: ${run.stderr}`);
+  const report: unknown = JSON.parse(run.stdout);
+  if (!validateReport(report))
+    throw new Error('the report does not match docs/schemas/chaosctl-report.schema.json');
+  return (report as { experiments: ExperimentResult[] }).experiments[0] as ExperimentResult;
 }

@@ -84,5 +84,25 @@ export interface Fault<Name extends string = string, Schema extends TObject = TO
   readonly backends: { [B in BackendName]?: Implementation<B, Static<Schema>> };
 }
 
+/**
+ * A fault's backends, from each one's line for the docs' table (with the Chaos Mesh kind it creates,
+ * if any) and `load`, which imports the fault's module for a backend (`./<backend>.js` of its folder,
+ * so that a run loads the code of the backend it uses and no other).
+ */
+export function backends<Spec>(
+  lines: { [B in BackendName]?: string | { how: string; chaosMesh: string } },
+  load: (backend: BackendName) => Promise<unknown>,
+): { [B in BackendName]?: Implementation<B, Spec> } {
+  return Object.fromEntries(
+    Object.entries(lines).map(([backend, line]) => [
+      backend,
+      {
+        ...(typeof line === 'string' ? { how: line } : line),
+        load: async () => ((await load(backend as BackendName)) as { injection: never }).injection,
+      },
+    ]),
+  );
+}
+
 /** A fault, typed by its schema (an identity: the types flow from the schema to every part). */
 export const defineFault = <Name extends string, Schema extends TObject>(fault: Fault<Name, Schema>) => fault;

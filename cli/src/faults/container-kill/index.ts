@@ -3,7 +3,7 @@
 // name, UID and IP); locally the supervisor restarts the replica's process in its slot. A
 // disruption: recovery is the container running and Ready again, and users served as before.
 import { numeric } from '../../experiments/fields.js';
-import { defineFault } from '../fault.js';
+import { backends, defineFault } from '../fault.js';
 import { schema } from './spec.js';
 
 export const containerKill = defineFault({
@@ -32,19 +32,12 @@ export const containerKill = defineFault({
       return `refusing to kill the container of ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`;
     return undefined;
   },
-  backends: {
-    local: {
-      how: "SIGKILL to the replica's process, restarted in its slot",
-      load: async () => (await import('./local.js')).injection,
+  backends: backends(
+    {
+      local: "SIGKILL to the replica's process, restarted in its slot",
+      kubernetes: "`kill 1` exec'd in the target container; the kubelet restarts it",
+      'chaos-mesh': { how: 'a `PodChaos` with `action: container-kill`', chaosMesh: 'PodChaos' },
     },
-    kubernetes: {
-      how: "`kill 1` exec'd in the target container; the kubelet restarts it",
-      load: async () => (await import('./kubernetes.js')).injection,
-    },
-    'chaos-mesh': {
-      how: 'a `PodChaos` with `action: container-kill`',
-      chaosMesh: 'PodChaos',
-      load: async () => (await import('./chaos-mesh.js')).injection,
-    },
-  },
+    (backend) => import(`./${backend}.js`),
+  ),
 });

@@ -2,7 +2,7 @@
 // Kubernetes, so its own limit is consumed). Timed: recovery is measured from its removal.
 import { formatMs, parseDuration } from '../../experiments/duration.js';
 import { numeric } from '../../experiments/fields.js';
-import { defineFault } from '../fault.js';
+import { backends, defineFault } from '../fault.js';
 import { DEFAULT_WORKERS, schema } from './spec.js';
 
 export const cpuStress = defineFault({
@@ -19,19 +19,12 @@ export const cpuStress = defineFault({
   durationMs: (spec) => parseDuration(spec.duration),
   describe: (spec) =>
     `${spec.workers ?? DEFAULT_WORKERS} CPU burners in ${spec.service} for ${formatMs(parseDuration(spec.duration))}`,
-  backends: {
-    local: {
-      how: 'burner processes on the same cores',
-      load: async () => (await import('./local.js')).injection,
+  backends: backends(
+    {
+      local: 'burner processes on the same cores',
+      kubernetes: "busy-loops exec'd **in** the target container",
+      'chaos-mesh': { how: 'a `StressChaos` in the target container', chaosMesh: 'StressChaos' },
     },
-    kubernetes: {
-      how: "busy-loops exec'd **in** the target container",
-      load: async () => (await import('./kubernetes.js')).injection,
-    },
-    'chaos-mesh': {
-      how: 'a `StressChaos` in the target container',
-      chaosMesh: 'StressChaos',
-      load: async () => (await import('./chaos-mesh.js')).injection,
-    },
-  },
+    (backend) => import(`./${backend}.js`),
+  ),
 });

@@ -3,7 +3,7 @@
 // reported as such. Timed: recovery is measured from its removal.
 import { formatMs, parseDuration } from '../../experiments/duration.js';
 import { numeric } from '../../experiments/fields.js';
-import { defineFault } from '../fault.js';
+import { backends, defineFault } from '../fault.js';
 import { amountOf, schema } from './spec.js';
 
 export const memoryStress = defineFault({
@@ -36,19 +36,15 @@ export const memoryStress = defineFault({
     `hold ${amountOf(spec)} in ${spec.service} for ${formatMs(parseDuration(spec.duration))}`,
   admit: (spec) =>
     spec.size !== undefined && spec.share !== undefined ? 'give a size or a share, not both' : undefined,
-  backends: {
-    local: {
-      how: 'a process holding the memory beside the replicas (no container cgroups locally)',
-      load: async () => (await import('./local.js')).injection,
+  backends: backends(
+    {
+      local: 'a process holding the memory beside the replicas (no container cgroups locally)',
+      kubernetes: "a `node` holder exec'd **in** the target container, evidence from its cgroup",
+      'chaos-mesh': {
+        how: 'a `StressChaos` with a memory stressor in the target container',
+        chaosMesh: 'StressChaos',
+      },
     },
-    kubernetes: {
-      how: "a `node` holder exec'd **in** the target container, evidence from its cgroup",
-      load: async () => (await import('./kubernetes.js')).injection,
-    },
-    'chaos-mesh': {
-      how: 'a `StressChaos` with a memory stressor in the target container',
-      chaosMesh: 'StressChaos',
-      load: async () => (await import('./chaos-mesh.js')).injection,
-    },
-  },
+    (backend) => import(`./${backend}.js`),
+  ),
 });

@@ -1,7 +1,7 @@
 // network-delay: the target answers its callers late for a while. Timed: recovery is measured from
 // its removal.
 import { formatMs, parseDuration } from '../../experiments/duration.js';
-import { defineFault } from '../fault.js';
+import { backends, defineFault } from '../fault.js';
 import { delayOf, schema } from './spec.js';
 
 export const networkDelay = defineFault({
@@ -30,19 +30,12 @@ export const networkDelay = defineFault({
     const { latencyMs, jitterMs } = delayOf(spec);
     return `${latencyMs} ms ± ${jitterMs} ms in front of ${spec.service} for ${formatMs(parseDuration(spec.duration))}`;
   },
-  backends: {
-    local: {
-      how: "the replicas hold requests on the service's port",
-      load: async () => (await import('./local.js')).injection,
+  backends: backends(
+    {
+      local: "the supervisor's delaying relay on the service's port",
+      kubernetes: 'an agent ephemeral container with netem, scoped to the callers',
+      'chaos-mesh': { how: 'a `NetworkChaos` scoped to the callers', chaosMesh: 'NetworkChaos' },
     },
-    kubernetes: {
-      how: 'an agent ephemeral container with netem, scoped to the callers',
-      load: async () => (await import('./kubernetes.js')).injection,
-    },
-    'chaos-mesh': {
-      how: 'a `NetworkChaos` scoped to the callers',
-      chaosMesh: 'NetworkChaos',
-      load: async () => (await import('./chaos-mesh.js')).injection,
-    },
-  },
+    (backend) => import(`./${backend}.js`),
+  ),
 });

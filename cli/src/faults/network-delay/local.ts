@@ -1,5 +1,6 @@
-// network-delay on the local platform: the supervisor delays each connection to the target's
-// service port. The replicas hold each request for the latency, so every caller sees it.
+// network-delay on the local platform: the supervisor routes the target's service port through a
+// delaying relay of its own (drivers/local/delay-relay.ts), so every caller sees the latency; the
+// services hold no fault code.
 
 import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
 import type { ServiceName } from '../../drivers/driver.js';
@@ -28,7 +29,7 @@ class LocalNetworkDelay implements Injection {
 
   async plan() {
     const { latencyMs, jitterMs } = delayOf(this.spec);
-    return `${this.target}'s replicas hold each request to its service port ${latencyMs} ms ± ${jitterMs} ms`;
+    return `the supervisor relays ${this.target}'s service port ${latencyMs} ms ± ${jitterMs} ms late`;
   }
 
   async preflight() {

@@ -3,13 +3,8 @@
 // served again), measured from the kill.
 import { Option } from 'commander';
 import { numeric } from '../../experiments/fields.js';
-import { defineFault } from '../fault.js';
+import { backends, defineFault } from '../fault.js';
 import { schema, victimCount } from './spec.js';
-
-const kubernetes = {
-  how: 'DELETE with a UID precondition, or the Eviction API with `--mode evict`',
-  load: async () => (await import('./kubernetes.js')).injection,
-};
 
 export const podKill = defineFault({
   name: 'pod-kill',
@@ -56,12 +51,13 @@ export const podKill = defineFault({
       return `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`;
     return undefined;
   },
-  backends: {
-    local: {
-      how: 'SIGKILL (or SIGTERM, then SIGKILL after `--grace-period`)',
-      load: async () => (await import('./local.js')).injection,
+  backends: backends(
+    {
+      local: 'SIGKILL (or SIGTERM, then SIGKILL after `--grace-period`)',
+      kubernetes: 'DELETE with a UID precondition, or the Eviction API with `--mode evict`',
+      'chaos-mesh': 'as native (victims and successors followed by UID)',
     },
-    kubernetes,
-    'chaos-mesh': { ...kubernetes, how: 'as native (victims and successors followed by UID)' },
-  },
+    // Through Chaos Mesh too, pod-kill is the native one: victims and successors followed by UID.
+    (backend) => import(`./${backend === 'chaos-mesh' ? 'kubernetes' : backend}.js`),
+  ),
 });
