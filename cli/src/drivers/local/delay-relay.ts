@@ -1,10 +1,13 @@
 // The local network delay, carried out by chaosctl's local platform and never by a service: while a
 // delay is in force in front of a service, the supervisor hands that service's new connections to
-// this relay instead of a replica. It connects to a ready replica's own port and forwards what the
-// caller sends latency ± jitter late (in order), the answers at once, so callers see each round
-// trip late while probes and Prometheus, on the replica's port, do not. Bytes of a caller that hung
-// up meanwhile are never forwarded: a request it gave up on never reaches the service.
-import { connect, type Socket } from 'node:net';
+// this relay instead of a replica. It serves them as HTTP and forwards each request latency ±
+// jitter late to a ready replica's own port, the answer at once, so callers see each round trip
+// late while probes and Prometheus, on the replica's port, do not. A request whose caller hung up
+// meanwhile is never forwarded: it never reaches the service. When the delay ends the relay lets
+// its connections go (idle ones at once, busy ones after their answer): callers reconnect to the
+// replicas.
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface Delay {
   latencyMs: number;
@@ -12,38 +15,60 @@ export interface Delay {
 }
 
 export class DelayRelay {
-  constructor(private delay: Delay) {}
+  private readonly server = createServer((req, res) => this.forward(req, res));
+  private readonly agent = new Agent({ keepAlive: true });
+  private ended = false;
 
-  /** Relays a paused caller's connection to the replica listening on `port`. */
-  relay(caller: Socket, port: number): void {
-    const upstream = connect(port, '127.0.0.1');
-    const timers = new Set<NodeJS.Timeout>();
-    let last = 0;
-    const close = () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      caller.destroy();
-      upstream.destroy();
-    };
-    caller.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-    caller.on('data', (chunk: Buffer) => {
-      // In order: a chunk never overtakes the one before it, whatever the jitter drew.
-      const { latencyMs, jitterMs } = this.delay;
-      const due = Math.max(last, Date.now() + Math.max(0, latencyMs + (Math.random() * 2 - 1) * jitterMs));
-      last = due;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        upstream.write(chunk);
-      }, due - Date.now());
-      timers.add(timer);
-    });
-    upstream.on('data', (chunk: Buffer) => caller.write(chunk));
-    upstream.once('connect', () => caller.resume());
+  constructor(
+    private readonly delay: Delay,
+    /** The own port of a ready replica of the service, or undefined when none is ready. */
+    private readonly replicaPort: () => number | undefined,
+  ) {}
+
+  /** Serves a caller's connection (paused on accept, unread) through the delay. */
+  relay(caller: Socket): void {
+    this.server.emit('connection', caller);
+    caller.resume();
   }
 
-  /** The fault ended: what its connections carry passes at once until their callers close them. */
+  /** The delay ended: its connections go, so that their callers reconnect to the replicas. */
   end(): void {
-    this.delay = { latencyMs: 0, jitterMs: 0 };
+    this.ended = true;
+    this.server.closeIdleConnections();
+    this.agent.destroy();
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const { latencyMs, jitterMs } = this.delay;
+    const wait = this.ended ? 0 : Math.max(0, latencyMs + (Math.random() * 2 - 1) * jitterMs);
+    const due = setTimeout(() => {
+      const port = this.replicaPort();
+      if (port === undefined) {
+        res.writeHead(503, { 'content-type': 'application/problem+json', connection: 'close' });
+        return void res.end(JSON.stringify({ title: 'no ready replica', status: 503 }));
+      }
+      const upstream = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent: this.agent,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    }, wait);
+    // A caller that hangs up before its request is forwarded: the service never sees it.
+    res.once('close', () => clearTimeout(due));
+    // Busy when the delay ended: the connection goes after its answer.
+    res.once('finish', () => {
+      if (this.ended) req.socket.end();
+    });
   }
 }

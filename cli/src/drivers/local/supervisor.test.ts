@@ -302,6 +302,14 @@ describe('the local platform', () => {
     expect((await fetch(`${controlUrl}/latency/inventory-service`, { method: 'DELETE' })).status).toBe(200);
     expect(await timed(service)).toBeLessThan(250);
     expect((await callerAsks()).ms).toBeLessThan(250);
+    // A second delay holds for the same caller: the ended relay let its connection go.
+    await fetch(`${controlUrl}/latency/inventory-service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 300, jitterMs: 0, durationMs: 20_000 }),
+    });
+    expect((await callerAsks()).ms).toBeGreaterThanOrEqual(290);
+    await fetch(`${controlUrl}/latency/inventory-service`, { method: 'DELETE' });
     await caller.close();
   }, 60_000);
 

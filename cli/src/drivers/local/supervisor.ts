@@ -451,7 +451,7 @@ export class Supervisor {
     }
     const relay = this.relayOf(service);
     if (relay) {
-      relay.relay(socket, target.port);
+      relay.relay(socket);
       return;
     }
     child.send({ [MESSAGE]: 'connection' }, socket, (error) => {
@@ -531,7 +531,7 @@ export class Supervisor {
       };
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
       this.relays.get(service)?.end();
-      this.relays.set(service, new DelayRelay(fault));
+      this.relays.set(service, new DelayRelay(fault, () => this.pick(service)?.port));
       this.release(service);
       this.changed();
       // Expiry is a change too: a watcher learns the fault is gone without asking again.
