@@ -179,7 +179,7 @@ describe('deploy', () => {
     const chart = /helm_ci upgrade --install "\$RELEASE" (\S+)/.exec(deploy)?.[1] ?? '';
     expect(existsSync(join(root, chart, 'Chart.yaml'))).toBe(true);
     // CI's values: KIND's, and on the single-node cluster its own on top (ci/lib.sh's one seam).
-    expect(deploy).toContain('"${CI_VALUES[@]}"');
+    expect(deploy).toMatch(/"\$\{CI_VALUES\[@\]\}"/);
     expect(read('ci/lib.sh')).toMatch(/^ {4}CI_VALUES=\(-f ci\/kind-values\.yaml\)$/m);
     expect(deploy).toMatch(/--wait --rollback-on-failure/);
     expect(deploy).not.toMatch(/--atomic/);

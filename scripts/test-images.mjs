@@ -2,8 +2,9 @@
 // runs it: read-only root filesystem, uid 1000, every capability dropped, no-new-privileges, a tmpfs
 // at /tmp. Proves that each image holds exactly its workspace's production closure (in which a
 // service's bundle finds pg), that the three services answer their probes, take an order end to end
-// (order -> inventory, notification, on embedded SQLite) and drain on SIGTERM with exit code 0, and
-// that chaosctl's `--help` and `run-all --dry-run` work. Prints image sizes, build and smoke times.
+// (order -> inventory, notification, on embedded SQLite) and drain on SIGTERM with exit code 0, that
+// no service image holds a file of chaosctl's fault code, and that chaosctl's `--help` and
+// `run-all --dry-run` work. Prints image sizes, build and smoke times.
 // Exits 1 with one line on the first failure; removes its containers whatever happens. Host
 // networking, 127.0.0.1 only.
 //   CONTAINER_ENGINE   docker or podman (default: docker when its daemon answers, else podman)
@@ -195,16 +196,12 @@ async function expectedClosure(workspace) {
   ].sort();
 }
 
+/** Runs a Node.js script in an image, offline, and resolves with what it printed. */
+const runNode = (name, script, ...args) =>
+  run(['run', '--rm', '--network=none', '--entrypoint=node', image(name), '-e', script, ...args]);
+
 async function checkClosure(name) {
-  const listing = await run([
-    'run',
-    '--rm',
-    '--network=none',
-    '--entrypoint=node',
-    image(name),
-    '-e',
-    LIST_APP,
-  ]);
+  const listing = await runNode(name, LIST_APP);
   const { uid, found, dangling } = JSON.parse(listing);
   if (uid !== 1000) fail(`${image(name)} runs as uid ${uid}, not 1000`);
   if (dangling.length) fail(`${image(name)} has dangling links: ${dangling.join(', ')}`);
@@ -218,6 +215,32 @@ async function checkClosure(name) {
     );
   }
   return found.length;
+}
+
+// The tool under test never lives inside the system under test: no file of a service image names a
+// chaosctl fault (the registry's names, as the string literals fault code carries even minified)
+// or holds the local platform's delaying relay (the bundles keep class names).
+const { FAULTS } = await import(join(root, 'cli/dist/faults/registry.js'));
+const FAULT_MARKER = new RegExp(
+  [...FAULTS.map((f) => `["'\`]${f.name}["'\`]`), '\\bDelayRelay\\b'].join('|'),
+);
+const GREP_APP = `
+const { readdirSync, readFileSync, lstatSync } = require('node:fs');
+const marker = new RegExp(process.argv[1]), hits = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(dir)) {
+    const path = dir + '/' + entry, stat = lstatSync(path);
+    if (stat.isDirectory()) walk(path);
+    else if (stat.isFile() && stat.size < 8 << 20 && marker.test(readFileSync(path, 'latin1'))) hits.push(path);
+  }
+};
+walk('/app');
+console.log(JSON.stringify(hits));
+`;
+
+async function checkNoFaultCode(name) {
+  const hits = JSON.parse(await runNode(name, GREP_APP, FAULT_MARKER.source));
+  if (hits.length) fail(`${image(name)} holds chaosctl fault code: ${hits.slice(0, 5).join(', ')}`);
 }
 
 // A service image runs its bundle, which leaves pg out: on PostgreSQL (the chart's DATABASE_URL) the
@@ -353,6 +376,7 @@ try {
   await timed('closure checks', async () => {
     for (const name of [...SERVICES, 'chaosctl']) packages[name] = await checkClosure(name);
     for (const name of SERVICES) await checkBundlePg(name);
+    for (const name of SERVICES) await checkNoFaultCode(name);
   });
   const ports = Object.fromEntries((await freePorts(SERVICES.length)).map((port, i) => [SERVICES[i], port]));
   const started = await timed('services ready, probes 200', async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// chaosctl's entry point. It checks the Node.js version before anything is imported: the commands'
-// dependencies (undici 8, @kubernetes/client-node 2, commander 15) fail on older Node.js with a
-// stack trace instead of a message.
+// chaosctl's entry point: checks the Node.js version before anything is imported (the commands'
+// dependencies fail on older Node.js with a stack trace instead of a message), wires the commands,
+// and turns any error into one line and an exit code.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(
@@ -9,4 +9,27 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(2);
 }
-await import('./program.js');
+const [{ CommanderError }, { buildProgram }, { EXIT }, { removeAll }] = await Promise.all([
+  import('commander'),
+  import('./commands/index.js'),
+  import('./errors.js'),
+  import('./experiments/cleanup.js'),
+]);
+
+// Ctrl-C: take every injected fault back before leaving.
+process.once('SIGINT', () => {
+  void removeAll().finally(() => process.exit(130));
+});
+
+await buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    if (error instanceof CommanderError) {
+      // Commander already printed its one line (or the help); help and version are not errors.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const exitCode = (error as { exitCode?: number }).exitCode;
+    process.stderr.write(`chaosctl: ${(error as Error).message}\n`);
+    process.exitCode = exitCode === EXIT.usage || exitCode === EXIT.unreachable ? exitCode : EXIT.failed;
+  });

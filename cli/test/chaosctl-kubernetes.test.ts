@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { ChaosMeshBackend } from '../src/backends/chaos-mesh/index.js';
+import { Backend } from '../src/backends/backend.js';
 import { loadCluster } from '../src/drivers/kubernetes/cluster.js';
 import { KubeClient } from '../src/drivers/kubernetes/kube-client.js';
 import { KubernetesDriver } from '../src/drivers/kubernetes/kubernetes-driver.js';
@@ -696,7 +696,7 @@ describe('the Chaos Mesh backend inside the cluster', () => {
     const driver = new KubernetesDriver(new KubeClient(config), {
       urls: { 'inventory-service': `http://127.0.0.1:${base + 1}` },
     });
-    const injection = new ChaosMeshBackend(driver).injection({
+    const injection = await new Backend('chaos-mesh', driver).injection({
       type: 'network-delay',
       service: 'inventory-service',
       latency: '300ms',

@@ -2,7 +2,10 @@
 // services as Deployments with Services and PodDisruptionBudgets, created through client-node as
 // `helm install` would, and a model of what runs in their containers for exec: iproute2's `tc`
 // (its `-s qdisc show` output format) in the pod's network namespace, the cgroup v2 cpu.stat of a
-// container with a CPU limit (throttled while busy-loops run in it), and `sh`/`timeout`/`kill`.
+// container with a CPU limit (throttled while busy-loops run in it), its cgroup v2 memory files
+// (memory held by a `node` holder or a StressChaos memory stressor counts; past the 512Mi limit the
+// kernel OOM-kills in the cgroup: oom_kill counted, the container restarted with reason OOMKilled),
+// and `sh`/`timeout`/`kill`, `kill 1` ending the container's main process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +17,15 @@ import {
   PolicyV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import type { ExperimentResult } from '../src/experiments/result.js';
+import { localUp, runChaosctl, testTraffic, validateReport } from './harness.js';
 import { waitFor } from './kube-double/fixtures.js';
 import { type ExecContext, KubeDouble, type KubeDoubleOptions } from './kube-double/index.js';
 
 const SERVICES = ['order-service', 'inventory-service', 'notification-service'] as const;
+const MEMORY_LIMIT = 512 * 2 ** 20;
+const BASE_MEMORY = 80 * 2 ** 20;
+
 export const CHAOSCTL_USER = 'system:serviceaccount:shop:chaosctl';
 
 export async function startCluster(options?: KubeDoubleOptions) {
@@ -70,7 +78,7 @@ function deployment(name: string, replicas: number): V1Deployment {
               image: `chaos-platform/${name}:test`,
               ports: [{ name: 'http', containerPort: 5000 }],
               readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, timeoutSeconds: 1 },
-              resources: { limits: { cpu: '500m' } },
+              resources: { limits: { cpu: '500m', memory: '512Mi' } },
             },
           ],
         },
@@ -125,9 +133,11 @@ export class ContainerModel {
   kernelHasNetem = true;
   private readonly burners = new Map<string, Set<AbortController>>();
   private readonly cpu = new Map<string, { usage: number; throttled: number; at: number }>();
+  /** Bytes held per pod by running `node` holders, and OOM kills counted in its cgroup. */
+  private readonly memory = new Map<string, { holders: Map<AbortController, number>; oomKills: number }>();
 
   constructor(
-    kube: KubeDouble,
+    private readonly kube: KubeDouble,
     /** Reads Chaos Mesh objects: a StressChaos whose record for a pod is Injected runs stress-ng in its cgroup. */
     private readonly custom?: CustomObjectsApi,
   ) {
@@ -135,7 +145,7 @@ export class ContainerModel {
   }
 
   /** Pods a StressChaos has stressors running in (its containerRecords ids are <namespace>/<pod>/<container>). */
-  private async stressed(namespace: string): Promise<Set<string>> {
+  private async stressed(namespace: string, stressor = 'cpu'): Promise<Set<string>> {
     if (!this.custom) return new Set();
     const list = (await this.custom
       .listNamespacedCustomObject({
@@ -146,15 +156,18 @@ export class ContainerModel {
       })
       .catch(() => ({ items: [] }))) as {
       items?: Array<{
+        spec?: { stressors?: Record<string, unknown> };
         status?: { experiment?: { containerRecords?: Array<{ id: string; phase: string }> } };
       }>;
     };
     return new Set(
-      (list.items ?? []).flatMap((c) =>
-        (c.status?.experiment?.containerRecords ?? [])
-          .filter((r) => r.phase === 'Injected')
-          .map((r) => r.id.split('/')[1] ?? ''),
-      ),
+      (list.items ?? [])
+        .filter((c) => c.spec?.stressors?.[stressor])
+        .flatMap((c) =>
+          (c.status?.experiment?.containerRecords ?? [])
+            .filter((r) => r.phase === 'Injected')
+            .map((r) => r.id.split('/')[1] ?? ''),
+        ),
     );
   }
 
@@ -182,6 +195,25 @@ export class ContainerModel {
       // the kind, which iproute2's tc prints as "Error: ..." and exits 2.
       ctx.stderr('Error: Specified qdisc kind is unknown.\n');
       return 2;
+    }
+    if (script === 'kill 1') {
+      // The service handles SIGTERM: it drains and exits 0; the kubelet restarts the container.
+      this.kube.containerExited(ctx.namespace, pod, ctx.container, 0, 'Completed');
+      return 0;
+    }
+    if (script === 'command -v node && command -v timeout') {
+      ctx.stdout('/usr/local/bin/node\n/usr/bin/timeout\n');
+      return 0;
+    }
+    if (script.includes('memory.current')) {
+      const usage = await this.memoryUsage(ctx.namespace, pod);
+      ctx.stdout(`usage ${usage}\nlimit ${MEMORY_LIMIT}\noom_kill ${this.memoryOf(pod).oomKills}\n`);
+      return 0;
+    }
+    if (script.includes("node -e '")) return this.hold(ctx, pod, script);
+    if (script.includes('/tmp/chaosctl-mem-')) {
+      for (const holder of this.memoryOf(pod).holders.keys()) holder.abort();
+      return 0;
     }
     if (script.includes('tc qdisc del dev eth0 root handle 1a7e:')) {
       this.qdiscs.delete(pod);
@@ -259,7 +291,111 @@ export class ContainerModel {
     return 0;
   }
 
+  private memoryOf(pod: string) {
+    const memory = this.memory.get(pod) ?? { holders: new Map(), oomKills: 0 };
+    this.memory.set(pod, memory);
+    return memory;
+  }
+
+  private async memoryUsage(namespace: string, pod: string): Promise<number> {
+    // Simplification: a StressChaos memory stressor holds 256Mi, whatever its size says.
+    const mesh = (await this.stressed(namespace, 'memory')).has(pod) ? 256 * 2 ** 20 : 0;
+    return BASE_MEMORY + mesh + [...this.memoryOf(pod).holders.values()].reduce((a, b) => a + b, 0);
+  }
+
+  /** A `node` holder: its bytes count until its `timeout`, a kill, or an OOM kill past the limit. */
+  private async hold(ctx: ExecContext, pod: string, script: string): Promise<number> {
+    const [, seconds = '0', bytes = '0'] = /timeout (\d+) node -e '[^']*' (\d+)/.exec(script) ?? [];
+    const memory = this.memoryOf(pod);
+    const stop = new AbortController();
+    memory.holders.set(stop, Number(bytes));
+    if ((await this.memoryUsage(ctx.namespace, pod)) > MEMORY_LIMIT) {
+      // The cgroup's OOM killer picks the largest process, the container's main one here.
+      memory.holders.delete(stop);
+      memory.oomKills += 1;
+      this.kube.containerExited(ctx.namespace, pod, ctx.container, 137, 'OOMKilled');
+      return 137;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Number(seconds) * 1000);
+      timer.unref();
+      stop.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    memory.holders.delete(stop);
+    return 0;
+  }
+
   burning(pod: string): number {
     return this.burners.get(pod)?.size ?? 0;
   }
+}
+
+/**
+ * What a fault's end-to-end test runs against: the local platform (two replicas each; it also
+ * serves the traffic of the Kubernetes runs, through --url) and the platform on the Kubernetes
+ * double with Chaos Mesh installed. `chaosctl` runs the built CLI; `kube(backend)` are the flags
+ * of a run on the double, JSON on stdout; `close()` stops everything.
+ */
+export async function startPlatforms(name: string) {
+  const work = mkdtempSync(join(tmpdir(), `chaosctl-${name}-`));
+  const stateDir = join(work, 'state');
+  const { base } = await localUp(stateDir, work);
+  const cluster = await startCluster();
+  new ContainerModel(cluster.kube, cluster.custom);
+  await installPlatform(cluster);
+  cluster.kube.installChaosMesh({ injectDelayMs: 200, recoverDelayMs: 200 });
+  const chaosctl = (args: string[]) =>
+    runChaosctl(args, { cwd: work, timeoutMs: 120_000, env: { HOME: work } });
+  return {
+    work,
+    cluster,
+    chaosctl,
+    local: (reportDir: string) => [
+      '--driver',
+      'local',
+      '--state-dir',
+      stateDir,
+      '--json',
+      ...testTraffic(join(work, reportDir)),
+    ],
+    kube: (backend: string) => [
+      '--backend',
+      backend,
+      '--driver',
+      'kubernetes',
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--namespace',
+      'shop',
+      '--url',
+      `http://127.0.0.1:${base}`,
+      `inventory-service=http://127.0.0.1:${base + 1}`,
+      '--json',
+      ...testTraffic(join(work, backend)),
+    ],
+    async close() {
+      await runChaosctl(['local', 'down', '--state-dir', stateDir], { cwd: work });
+      await cluster.close();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The one experiment of a run's JSON report, after checking the report is valid and the run passed
+ * (exit 0) or, with `mayFail`, at most failed a threshold (exit 1).
+ */
+export function experimentOf(
+  run: { code: number; stdout: string; stderr: string },
+  mayFail = false,
+): ExperimentResult {
+  if (run.code !== 0 && !(mayFail && run.code === 1))
+    throw new Error(`chaosctl exited ${run.code}: ${run.stderr}`);
+  const report: unknown = JSON.parse(run.stdout);
+  if (!validateReport(report))
+    throw new Error('the report does not match docs/schemas/chaosctl-report.schema.json');
+  return (report as { experiments: ExperimentResult[] }).experiments[0] as ExperimentResult;
 }

@@ -56,6 +56,8 @@ export interface Driver {
   ): Promise<boolean>;
   /** What makes any fault on this target riskier than it should be (no readiness probe...). */
   preflight(target: Target): Promise<string[]>;
+  /** Forgets what it cached about targets (a new experiment reads it again). */
+  refresh?(): void;
   /** Stops watches and clients. */
   close(): void;
 }

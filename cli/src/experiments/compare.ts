@@ -2,8 +2,7 @@
 // earlier report. A figure regresses only when the bootstrap interval of the difference of medians
 // lies wholly above the minimum effect (statistics.ts); too few runs or an interval that straddles
 // it is "inconclusive", never a pass or a fail by luck.
-import type { Report } from '../reporters/report.js';
-import type { ExperimentResult } from './runner.js';
+import type { ExperimentResult } from './result.js';
 import { type Comparison, compareRuns, type MinEffect, showMinEffect } from './statistics.js';
 
 /** Runs of an experiment with --repeat are named "<name> #<run>". */
@@ -33,7 +32,7 @@ export const valuesOf = (runs: readonly ExperimentResult[], pick: (e: Experiment
 export function compareWithBaseline(
   name: string,
   runs: readonly ExperimentResult[],
-  baseline: Report,
+  baseline: { experiments: readonly ExperimentResult[] },
   minEffect: MinEffect,
 ): BaselineComparison | undefined {
   const before = baseline.experiments.filter((e) => experimentOf(e.name) === name);

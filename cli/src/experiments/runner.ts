@@ -3,18 +3,19 @@
 // integrity, thresholds. Traffic flows the whole time. The runner knows faults only through the
 // fault-type module (faults/) and the backend's Injection (backends/).
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Backend } from '../backends/backend.js';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
 import { UnsupportedFaultError } from '../errors.js';
-import type { Backend } from '../faults/fault.js';
-import { faultOf } from '../faults/index.js';
-import { victimCount } from '../faults/pod-kill.js';
+import { faultOf } from '../faults/registry.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
-import { replicaTraffic, timeline, type WindowStats, windowStats } from '../traffic/stats.js';
+import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
-import { checkIntegrity, type IntegrityResult, stockTotals } from './integrity.js';
+import { DEFAULT_THRESHOLDS } from './fields.js';
+import { checkIntegrity, stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
+import type { ExperimentResult, ThresholdResult } from './result.js';
 import type { ExperimentSpec } from './spec.js';
 
 export interface RunOptions {
@@ -25,58 +26,8 @@ export interface RunOptions {
   retry: RetryPolicy;
   warmupMs: number;
   cooldownMs: number;
-  allowOutage: boolean;
   log: (line: string) => void;
 }
-
-export interface ThresholdResult {
-  name: 'capacity-restored' | 'user-facing-recovery' | 'error-rate' | 'p95-latency' | 'integrity';
-  limit: number | boolean;
-  measured: number | boolean;
-  unit: 'ms' | 'ratio' | 'boolean';
-  passed: boolean;
-}
-
-export interface ExperimentResult {
-  name: string;
-  type: ExperimentSpec['type'];
-  service: string;
-  backend: string;
-  parameters: Record<string, unknown>;
-  /** skipped: the environment cannot carry out the fault (`error` says why); nothing was injected. */
-  status: 'pass' | 'fail' | 'error' | 'skipped';
-  error?: string;
-  warnings: string[];
-  startedAt: string;
-  finishedAt: string;
-  fault: {
-    injectedAt: string | null;
-    removedAt: string | null;
-    verified: boolean;
-    evidence: string;
-    summary: string;
-  };
-  recovery: Phases & {
-    /** What the SLA gates, in one figure: a disruption, max(capacity restored, user-facing); a timed fault, user-facing recovery after its removal. */
-    totalMs: number | null;
-  };
-  traffic: {
-    rps: number;
-    /** The client's retries; absent from reports written before chaosctl could retry (none did). */
-    retry?: RetryPolicy;
-    before: WindowStats;
-    during: WindowStats;
-    after: WindowStats;
-    /** Answers per replica (X-Served-By), in total and per second. */
-    replicas: ReturnType<typeof replicaTraffic>;
-  };
-  integrity: IntegrityResult | null;
-  thresholds: ThresholdResult[];
-  timeline: ReturnType<typeof timeline>;
-  events: Array<{ at: string; event: string }>;
-}
-
-const DEFAULTS = { recoverySlaMs: 30_000, maxErrorRate: 0.05, maxP95Ms: 2000, integrity: true };
 
 export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
 
@@ -102,15 +53,12 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     events.push({ at: new Date(at).toISOString(), event: text });
     log(text);
   };
+  const given = { ...DEFAULT_THRESHOLDS, ...spec.thresholds };
   const limits = {
-    recoverySlaMs:
-      spec.thresholds?.recoverySla === undefined
-        ? DEFAULTS.recoverySlaMs
-        : parseDuration(spec.thresholds.recoverySla),
-    maxErrorRate: spec.thresholds?.maxErrorRate ?? DEFAULTS.maxErrorRate,
-    maxP95Ms:
-      spec.thresholds?.maxP95 === undefined ? DEFAULTS.maxP95Ms : parseDuration(spec.thresholds.maxP95),
-    integrity: spec.thresholds?.integrity ?? DEFAULTS.integrity,
+    recoverySlaMs: parseDuration(given.recoverySla),
+    maxErrorRate: given.maxErrorRate,
+    maxP95Ms: parseDuration(given.maxP95),
+    integrity: given.integrity,
   };
   const result: ExperimentResult = {
     name: experimentName(spec),
@@ -148,10 +96,10 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
   try {
-    const injection = backend.injection(spec);
+    const injection = await backend.injection(spec);
     await steadyState(driver, target);
     event('steady state: every workload at its desired capacity');
-    result.warnings = [...(await driver.preflight(target)), ...(await outageCheck(spec, target, opts))];
+    result.warnings = [...(await driver.preflight(target)), ...(await singleReplica(spec, target, driver))];
     result.warnings.push(...(await injection.preflight()));
     for (const warning of result.warnings) event(`warning: ${warning}`);
 
@@ -294,7 +242,8 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 }
 
 /**
- * A disruption heals when every victim is gone (terminated) and capacity is back: the workload's
+ * A disruption heals when every victim is gone (terminated, or restarted in place as a new
+ * incarnation) and capacity is back: the workload's
  * desired replicas available, terminating ones and the victims themselves not counted. Either may
  * come first (a Deployment's successor is usually ready while its predecessor still terminates).
  */
@@ -307,20 +256,24 @@ async function settle(
   event: (text: string, at?: number) => void,
   injectedAt: number,
 ): Promise<{ terminatedAt?: number; capacityRestoredAt?: number }> {
-  const victimIds = new Set(victims.map((v) => v.id));
+  // An incarnation: a replica restarted in place (a container restart) is a new one under the same id.
+  const incarnation = (r: Replica) => `${r.id}#${r.restarts}`;
+  const victimIds = new Set(victims.map(incarnation));
   const seen: { terminatedAt?: number; capacityRestoredAt?: number } = {};
   await driver.waitFor(
     target,
     (replicas, capacity) => {
       const now = Date.now();
-      if (seen.terminatedAt === undefined && !replicas.some((r) => victimIds.has(r.id))) {
+      if (seen.terminatedAt === undefined && !replicas.some((r) => victimIds.has(incarnation(r)))) {
         seen.terminatedAt = now;
         event(
           `terminated: ${victims.map((v) => v.name).join(', ')} gone after ${formatMs(now - injectedAt)}`,
           now,
         );
       }
-      const available = replicas.filter((r) => r.ready && !r.terminating && !victimIds.has(r.id)).length;
+      const available = replicas.filter(
+        (r) => r.ready && !r.terminating && !victimIds.has(incarnation(r)),
+      ).length;
       if (seen.capacityRestoredAt === undefined && available >= capacity.desired && capacity.desired > 0) {
         seen.capacityRestoredAt = now;
         const successors = replicas
@@ -361,24 +314,11 @@ async function steadyState(driver: Driver, target: Target): Promise<void> {
     throw new Error(`steady state not reached in 30 s: ${missing.join(', ')} below desired capacity`);
 }
 
-async function outageCheck(
-  spec: ExperimentSpec,
-  target: Target,
-  { driver, allowOutage }: RunOptions,
-): Promise<string[]> {
+async function singleReplica(spec: ExperimentSpec, target: Target, driver: Driver): Promise<string[]> {
   const replicas = await driver.replicas(target);
-  const ready = replicas.filter((r) => r.ready).length;
-  const warnings: string[] = [];
-  if (replicas.filter((r) => !r.terminating).length === 1)
-    warnings.push(`${spec.service} has a single replica: any fault is an outage`);
-  if (spec.type === 'pod-kill') {
-    const count = victimCount(spec, ready);
-    if (count >= ready && !allowOutage)
-      throw new Error(
-        `refusing to kill ${count} of ${ready} ready ${spec.service} replicas: that is an outage (pass --allow-outage to do it anyway)`,
-      );
-  }
-  return warnings;
+  return replicas.filter((r) => !r.terminating).length === 1
+    ? [`${spec.service} has a single replica: any fault is an outage`]
+    : [];
 }
 
 function threshold(

@@ -2,6 +2,7 @@
 // confidence intervals, and the baseline gate built on them. Pure and seeded, so a report computed
 // twice from the same runs says the same thing.
 import { UsageError } from '../errors.js';
+import { prng } from '../prng.js';
 import { parseDuration } from './duration.js';
 
 export interface BootstrapOptions {
@@ -17,18 +18,6 @@ export const BOOTSTRAP: BootstrapOptions = { resamples: 2000, confidence: 0.95, 
 
 /** Below this many runs on either side a comparison has no idea of its own noise: inconclusive. */
 const MIN_RUNS = 3;
-
-/** mulberry32: a small, well-distributed 32-bit PRNG; uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The middle value (the mean of the two middle ones for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {

@@ -15,10 +15,11 @@ describe('a suite with client retries', () => {
   });
 
   it.each([
-    ['retries: 11', /^suite\.yaml: retries must be <= 10$/],
-    ['retries: -1', /^suite\.yaml: retries must be >= 0$/],
-    ['retries: 1.5', /^suite\.yaml: retries must be integer$/],
-    ['retryBackoff: soon', /^suite\.yaml: retryBackoff must match pattern/],
+    ['retries: 11', /^suite\.yaml: retries must be <= 10 \(got 11\)$/],
+    ['retries: -1', /^suite\.yaml: retries must be >= 0 \(got -1\)$/],
+    ['retries: 1.5', /^suite\.yaml: retries must be integer \(got 1\.5\)$/],
+    ['retryBackoff: soon', /^suite\.yaml: retryBackoff must look like 300ms, 30s, 2m or 1h \(got 'soon'\)$/],
+    ['retryBackoff: 6s', /^suite\.yaml: retryBackoff must be at most 5\.0 s \(got '6s'\)$/],
   ])('refuses %j, naming the field', (traffic, message) => {
     expect(() => parseSuite(suite(traffic), 'suite.yaml')).toThrow(message);
   });

@@ -1,9 +1,8 @@
 // Suite files: YAML, validated against SuiteSchema with errors that name the bad field.
 import { readFileSync } from 'node:fs';
-import { Value } from 'typebox/value';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
-import { type Suite, SuiteSchema } from './spec.js';
+import { problemOf, type Suite } from './spec.js';
 
 export function parseSuite(text: string, source: string): Suite {
   let data: unknown;
@@ -12,8 +11,10 @@ export function parseSuite(text: string, source: string): Suite {
   } catch (error) {
     throw new UsageError(`${source}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (Value.Check(SuiteSchema, data)) return data;
-  throw new UsageError(`${source}: ${describeFirstError(data)}`);
+  const problem = problemOf(data);
+  if (!problem) return data as Suite;
+  const path = problem.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+  throw new UsageError(`${source}: ${path.replace(/^\./, '') || 'the suite'} ${problem.message}`);
 }
 
 export function loadSuite(path: string): Suite {
@@ -26,31 +27,4 @@ export function loadSuite(path: string): Suite {
     );
   }
   return parseSuite(text, path);
-}
-
-/** The most useful error: experiments are a union, so check each against its own type first. */
-function describeFirstError(data: unknown): string {
-  const errors = Value.Errors(SuiteSchema, data).filter((e) => e.keyword !== 'boolean');
-  const experiments = (data as { experiments?: unknown })?.experiments;
-  if (Array.isArray(experiments)) {
-    for (const [index, experiment] of experiments.entries()) {
-      const type = (experiment as { type?: unknown })?.type;
-      const variant = SuiteSchema.properties.experiments.items.anyOf.find(
-        (candidate) => candidate.properties.type.const === type,
-      );
-      if (!variant) {
-        return `experiments[${index}].type must be one of pod-kill, network-delay, cpu-stress (got ${JSON.stringify(type)})`;
-      }
-      const [first] = Value.Errors(variant, experiment).filter((e) => e.keyword !== 'boolean');
-      if (first) return `experiments[${index}]${describe(first)}`;
-    }
-  }
-  const [first] = errors;
-  return first ? describe(first).replace(/^\./, '') : 'is not a valid suite';
-}
-
-function describe(error: { instancePath: string; message: string; params: Record<string, unknown> }): string {
-  const path = error.instancePath.split('/').filter(Boolean).join('.');
-  const extra = error.params.additionalProperties ? ` (${String(error.params.additionalProperties)})` : '';
-  return `${path ? `.${path}` : ''} ${error.message}${extra}`;
 }

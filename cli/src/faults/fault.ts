@@ -1,8 +1,12 @@
-// The two interfaces every fault goes through. A fault TYPE (pod-kill, network-delay, cpu-stress)
-// says what the fault is and what recovery means for it; a BACKEND (local processes, Kubernetes
-// native, Chaos Mesh) carries it out as an Injection. The runner knows faults only through these.
+// What a fault is, in one place per fault (faults/<name>/index.ts, listed in faults/registry.ts):
+// its part of the experiment schema and its flags, what it does, what recovery means for it, and
+// the backends (local processes, Kubernetes native, Chaos Mesh) that can carry it out, each loaded
+// only when a run uses it. The runner knows faults only through this and the Injection.
+import type { Command } from 'commander';
+import type { Static, TObject } from 'typebox';
 import type { Replica } from '../drivers/driver.js';
-import type { ExperimentSpec, FaultType, SpecOf } from '../experiments/spec.js';
+import type { KubernetesDriver } from '../drivers/kubernetes/kubernetes-driver.js';
+import type { LocalDriver } from '../drivers/local/local-driver.js';
 
 export interface Verification {
   /** The fault was seen to act on the target (an observed effect, not the injector's word). */
@@ -13,7 +17,7 @@ export interface Verification {
 export interface Injected {
   /** One line for the report and the log: what was hit. */
   summary: string;
-  /** The replicas a disruption took down (pod-kill), followed until they are replaced. */
+  /** The replicas a disruption took down, followed until they are replaced (or restarted in place). */
   victims?: Replica[];
 }
 
@@ -31,19 +35,74 @@ export interface Injection {
   remove(): Promise<void>;
 }
 
-export interface FaultModule<T extends FaultType> {
-  readonly type: T;
-  /**
-   * `timed`: in force for its duration, then removed; recovery is measured from its removal.
-   * `disruption`: instantaneous (replicas die); recovery is the platform's own, from injection.
-   */
-  readonly kind: 'timed' | 'disruption';
-  durationMs(spec: SpecOf<T>): number;
-  describe(spec: SpecOf<T>): string;
+export const BACKEND_NAMES = ['local', 'kubernetes', 'chaos-mesh'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** What a backend's run gives a fault's implementation beside the driver. */
+export interface BackendOptions {
+  /** The native Kubernetes backend's network-delay agent image (--netem-image). */
+  agentImage?: string;
 }
 
-export interface Backend {
-  readonly name: 'local' | 'kubernetes' | 'chaos-mesh';
-  /** Throws a UsageError naming the backends that can when this one cannot carry out the fault. */
-  injection(spec: ExperimentSpec): Injection;
+/** The driver each backend acts through. */
+interface Drivers {
+  local: LocalDriver;
+  kubernetes: KubernetesDriver;
+  'chaos-mesh': KubernetesDriver;
 }
+
+/** A fault as one backend carries it out: a line for the docs' table, and the code, loaded on use. */
+export interface Implementation<B extends BackendName, Spec> {
+  how: string;
+  /** The Chaos Mesh kind it creates, if any: the backend is chosen only where its CRD is served. */
+  chaosMesh?: string;
+  load(): Promise<(driver: Drivers[B], spec: Spec, options: BackendOptions) => Injection>;
+}
+
+export interface Fault<Name extends string = string, Schema extends TObject = TObject> {
+  readonly name: Name;
+  /** One line: the command's description. */
+  readonly summary: string;
+  /** Its experiment schema: `type` is its name; the common fields come from experiments/fields.ts. */
+  readonly schema: Schema;
+  /**
+   * `timed`: in force for its duration, then removed; recovery is measured from its removal.
+   * `disruption`: instantaneous (replicas die); recovery is the platform's own, from injection:
+   * the victims gone (or restarted), capacity back and users served as before.
+   */
+  readonly kind: 'timed' | 'disruption';
+  /** What recovery means for it, for the docs. */
+  readonly recovery: string;
+  /** Its own flags, on its command (the target, the thresholds and the run's options are common). */
+  flags(command: Command): Command;
+  /** Its own spec fields from those flags, as given: the schema judges them. */
+  fromFlags(flags: Record<string, unknown>): Partial<Static<Schema>>;
+  durationMs(spec: Static<Schema>): number;
+  describe(spec: Static<Schema>): string;
+  /** Refuses before anything runs (one line), knowing how many replicas are ready. */
+  admit?(spec: Static<Schema>, ready: number, allowOutage: boolean): string | undefined;
+  readonly backends: { [B in BackendName]?: Implementation<B, Static<Schema>> };
+}
+
+/**
+ * A fault's backends, from each one's line for the docs' table (with the Chaos Mesh kind it creates,
+ * if any) and `load`, which imports the fault's module for a backend (`./<backend>.js` of its folder,
+ * so that a run loads the code of the backend it uses and no other).
+ */
+export function backends<Spec>(
+  lines: { [B in BackendName]?: string | { how: string; chaosMesh: string } },
+  load: (backend: BackendName) => Promise<unknown>,
+): { [B in BackendName]?: Implementation<B, Spec> } {
+  return Object.fromEntries(
+    Object.entries(lines).map(([backend, line]) => [
+      backend,
+      {
+        ...(typeof line === 'string' ? { how: line } : line),
+        load: async () => ((await load(backend as BackendName)) as { injection: never }).injection,
+      },
+    ]),
+  );
+}
+
+/** A fault, typed by its schema (an identity: the types flow from the schema to every part). */
+export const defineFault = <Name extends string, Schema extends TObject>(fault: Fault<Name, Schema>) => fault;

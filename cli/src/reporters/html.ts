@@ -3,7 +3,7 @@
 // window shaded and the recovery phases marked, and the traffic each replica served.
 import { formatMs } from '../experiments/duration.js';
 import { PHASES } from '../experiments/recovery.js';
-import type { ExperimentResult } from '../experiments/runner.js';
+import type { ExperimentResult } from '../experiments/result.js';
 import type { RepeatSummary, Report } from './report.js';
 import {
   describePhases,

@@ -1,5 +1,5 @@
 // JUnit XML as Jenkins' junit step reads it: a testsuite per experiment, a testcase per threshold.
-import type { ExperimentResult, ThresholdResult } from '../experiments/runner.js';
+import type { ExperimentResult, ThresholdResult } from '../experiments/result.js';
 import type { Report } from './report.js';
 import { percent } from './summary.js';
 

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../drivers/local/supervisor.js';
-import type { ExperimentResult } from '../experiments/runner.js';
+import type { ExperimentResult } from '../experiments/result.js';
 import { groupUrl, PushgatewayMarker } from './pushgateway.js';
 
 // Only what the marker reads of a result.

@@ -4,7 +4,7 @@
 // group, so after run-all every experiment's result is still there. A Pushgateway that does not
 // answer costs a warning, never the run.
 import { PHASES } from '../experiments/recovery.js';
-import type { ExperimentResult } from '../experiments/runner.js';
+import type { ExperimentResult } from '../experiments/result.js';
 
 /**
  * The group's URL. Experiment names hold spaces (and could hold '/'), so the label value goes in

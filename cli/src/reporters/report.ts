@@ -7,7 +7,7 @@ import {
   experimentOf,
   valuesOf,
 } from '../experiments/compare.js';
-import type { ExperimentResult } from '../experiments/runner.js';
+import type { ExperimentResult } from '../experiments/result.js';
 import { bootstrapMedian, type Estimate, type MinEffect } from '../experiments/statistics.js';
 
 // 2: recovery in phases (capacity restored, user-facing...), the backend, the fault's summary,

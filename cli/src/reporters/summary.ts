@@ -2,7 +2,7 @@
 import chalk from 'chalk';
 import { formatMs } from '../experiments/duration.js';
 import { PHASES } from '../experiments/recovery.js';
-import type { ExperimentResult, ThresholdResult } from '../experiments/runner.js';
+import type { ExperimentResult, ThresholdResult } from '../experiments/result.js';
 import type { Comparison, Estimate } from '../experiments/statistics.js';
 import { describeRetry } from '../traffic/load.js';
 import type { RepeatSummary, Report } from './report.js';

@@ -11,8 +11,11 @@
 //   Not Injected, so with no records yet BOTH are vacuously True while Selected is False); records
 //   Apply/Recover per target; finalizers.CleanStep removes the finalizer only when every record is
 //   recovered, after which the apiserver removes the object.
+// - PodChaos action container-kill (controllers/chaosimpl/podchaos/containerkill): Apply kills
+//   each of containerNames through the runtime (SIGKILL: exit 137); the kubelet restarts it.
 // - A failed injection leaves the record "Not Injected" with a Failed Apply event carrying the
 //   message (AllInjected stays False). The CRDs have no status subresource (`subresources: {}`).
+import type { Kubelet } from './pods.js';
 import type { ResourceType } from './resources.js';
 import { fromLabelSelector, matches } from './selectors.js';
 import { type KubeObject, rfc3339 as now, type Store } from './store.js';
@@ -73,6 +76,7 @@ export class ChaosMeshController {
   constructor(
     private readonly store: Store,
     private readonly timers: Timers,
+    private readonly kubelet: Kubelet,
     readonly options: ChaosMeshOptions,
   ) {
     this.unsubscribe = store.subscribe((event) => {
@@ -239,6 +243,11 @@ export class ChaosMeshController {
         } else {
           record.phase = 'Injected';
           record.injectedCount += 1;
+          if (chaos.kind === 'PodChaos' && chaos.spec?.action === 'container-kill') {
+            const [podNamespace = '', pod = ''] = String(record.id).split('/');
+            for (const container of chaos.spec.containerNames ?? [])
+              this.kubelet.containerExited(podNamespace, pod, container, 137, 'Error');
+          }
           record.events.push({ type: 'Succeeded', operation: 'Apply', timestamp });
         }
       } else if (current === 'Stop' && record.phase !== 'Not Injected') {

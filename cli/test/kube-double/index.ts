@@ -34,6 +34,7 @@
 //   kube.openWatches: number
 //   kube.onExec({namespace?, pod?, container?, run(ctx) => exitCode})   ctx: argv, stdout(), stderr(), signal
 //   kube.onEphemeralContainer((pod, container) => boolean, async ({signal}) => ({exitCode, message?, reason?}))
+//   kube.containerExited(namespace, pod, container, exitCode, reason)  the kubelet restarts it in place
 //   kube.installChaosMesh(Partial<ChaosMeshOptions>)   serves chaos-mesh.org/v1alpha1 NetworkChaos, StressChaos,
 //                                              PodChaos and runs the controller simulation
 //                                              {injectDelayMs=100, recoverDelayMs=100, failInjection?(chaos)}
@@ -210,6 +211,17 @@ export class KubeDouble {
     this.exec.onExec(rule);
   }
 
+  /** A container's main process exited (a `kill 1`, an OOM kill): the kubelet restarts it in place. */
+  containerExited(
+    namespace: string,
+    pod: string,
+    container: string,
+    exitCode: number,
+    reason: string,
+  ): boolean {
+    return this.kubelet.containerExited(namespace, pod, container, exitCode, reason);
+  }
+
   onEphemeralContainer(
     match: (pod: KubeObject, container: KubeObject) => boolean,
     run: EphemeralProgram,
@@ -219,7 +231,7 @@ export class KubeDouble {
 
   installChaosMesh(options: Partial<ChaosMeshOptions> = {}): void {
     for (const type of CHAOS_TYPES) this.resources.add(type);
-    this.chaosMesh ??= new ChaosMeshController(this.store, this.timers, {
+    this.chaosMesh ??= new ChaosMeshController(this.store, this.timers, this.kubelet, {
       injectDelayMs: 100,
       recoverDelayMs: 100,
       ...options,

@@ -343,6 +343,64 @@ export class Kubelet {
     });
   }
 
+  /**
+   * A container's main process exited (killed, OOM): the kubelet restarts it in place under
+   * restartPolicy Always (pkg/kubelet/kuberuntime computePodActions): lastState keeps the exit,
+   * restartCount rises, the pod keeps its name, UID and IP; the new container is Ready again after
+   * its readiness probe passes (no CrashLoopBackOff delay for a first restart).
+   */
+  containerExited(
+    namespace: string,
+    name: string,
+    container: string,
+    exitCode: number,
+    reason: string,
+  ): boolean {
+    const pod = this.store.get('pods', namespace, name);
+    const status = pod?.status?.containerStatuses?.find((s: KubeObject) => s.name === container);
+    if (!pod || !status?.state?.running || pod.metadata.deletionTimestamp) return false;
+    const { uid } = pod.metadata;
+    const behaviour = this.behaviourOf(pod);
+    const probed = (pod.spec.containers ?? []).some((c: KubeObject) => c.readinessProbe);
+    this.patch(namespace, name, uid, (p) => {
+      const s = p.status.containerStatuses.find((c: KubeObject) => c.name === container);
+      s.lastState = {
+        terminated: {
+          exitCode,
+          reason,
+          startedAt: s.state.running.startedAt,
+          finishedAt: now(),
+          containerID: s.containerID,
+        },
+      };
+      s.state = { waiting: { reason: 'ContainerCreating' } };
+      s.ready = false;
+      s.started = false;
+      s.restartCount += 1;
+      setReady(p, false);
+    });
+    this.later(uid, behaviour.startMs, () =>
+      this.patch(namespace, name, uid, (p) => {
+        if (p.metadata.deletionTimestamp) return false;
+        const s = p.status.containerStatuses.find((c: KubeObject) => c.name === container);
+        s.state = { running: { startedAt: now() } };
+        s.started = true;
+        s.containerID = `containerd://${randomBytes(16).toString('hex')}`;
+        s.ready = !probed;
+        if (!probed) setReady(p, true);
+      }),
+    );
+    if (probed)
+      this.later(uid, behaviour.startMs + behaviour.readyMs, () =>
+        this.patch(namespace, name, uid, (p) => {
+          if (p.metadata.deletionTimestamp) return false;
+          for (const c of p.status.containerStatuses ?? []) c.ready = true;
+          setReady(p, true);
+        }),
+      );
+    return true;
+  }
+
   private syncEphemeral(pod: KubeObject): void {
     const { namespace, name, uid } = pod.metadata;
     const known = new Set((pod.status.ephemeralContainerStatuses ?? []).map((s: KubeObject) => s.name));

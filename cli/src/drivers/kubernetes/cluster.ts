@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreApi, KubeConfig } from '@kubernetes/client-node';
 import { UnreachableError, UsageError } from '../../errors.js';
+import { DEFAULT_NAMESPACE } from './namespace.js';
 
 interface ClusterOptions {
   kubeconfig?: string;
@@ -28,7 +29,6 @@ export interface Cluster {
 
 // Where client-node's loadFromCluster reads the pod's namespace.
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-export const DEFAULT_NAMESPACE = 'chaos-platform';
 
 export function loadCluster(opts: ClusterOptions): Cluster {
   const config = new KubeConfig();

@@ -247,13 +247,22 @@ describe('the local platform', () => {
     expect(after.supervisor - before.supervisor).toBeLessThan((after.replicas - before.replicas) / 10);
   }, 90_000);
 
-  it('has the replicas hold the network delay on the service port only, and drop what a caller gave up on', async () => {
+  it('delays the service port only, through its relay, keep-alive callers too, and drops what a caller gave up on', async () => {
     const { controlUrl, ports, waitFor } = await startPlatform(1);
     const ready = await waitFor(allReady, 30_000);
     const service = `http://127.0.0.1:${ports['inventory-service']}`;
     const own = `http://127.0.0.1:${ready.services['inventory-service'].replicas[0]?.port}`;
     const available = async () => Number((await once(own, '/inventory/PROD-002')).body.available);
     const stock = await available();
+    // A caller's keep-alive connection, handed to the replica before the delay.
+    const caller = new Client(service);
+    const callerAsks = async () => {
+      const start = performance.now();
+      const res = await caller.request({ path: '/inventory/PROD-002', method: 'GET' });
+      await res.body.dump();
+      return { status: res.statusCode, ms: performance.now() - start };
+    };
+    expect((await callerAsks()).ms).toBeLessThan(250);
     const delay = await fetch(`${controlUrl}/latency/inventory-service`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -268,6 +277,10 @@ describe('the local platform', () => {
     // Through the Service's port the delay holds; on the replica's own port (probes, Prometheus) not.
     expect(await timed(service)).toBeGreaterThanOrEqual(290);
     expect(await timed(own)).toBeLessThan(250);
+    // The replica released the caller's connection: the caller reconnected through the relay.
+    const again = await callerAsks();
+    expect(again.status).toBe(200);
+    expect(again.ms).toBeGreaterThanOrEqual(290);
 
     // Reservations whose callers hang up during the delay never reach the service: stock unchanged.
     const reserve = (orderId: string) =>
@@ -288,6 +301,16 @@ describe('the local platform', () => {
     // Removed, the delay is gone at once.
     expect((await fetch(`${controlUrl}/latency/inventory-service`, { method: 'DELETE' })).status).toBe(200);
     expect(await timed(service)).toBeLessThan(250);
+    expect((await callerAsks()).ms).toBeLessThan(250);
+    // A second delay holds for the same caller: the ended relay let its connection go.
+    await fetch(`${controlUrl}/latency/inventory-service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 300, jitterMs: 0, durationMs: 20_000 }),
+    });
+    expect((await callerAsks()).ms).toBeGreaterThanOrEqual(290);
+    await fetch(`${controlUrl}/latency/inventory-service`, { method: 'DELETE' });
+    await caller.close();
   }, 60_000);
 
   it('leaves no replica behind when its supervisor is SIGKILLed', async () => {

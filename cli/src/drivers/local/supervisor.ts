@@ -3,8 +3,10 @@
 // data path: it accepts each connection without reading it and hands it, round robin, to a ready
 // replica over the replica's IPC channel (service-kit's supervised.ts serves it there), so a
 // request costs what it costs with the services wired directly. A small control API lets chaosctl
-// read status (at once or when it changes), kill replicas and add latency, which the replicas hold
-// on the connections handed to them; every fault carries its own deadline and expires on its own.
+// read status (at once or when it changes), kill replicas and add latency: while a delay is in
+// force the service's new connections go through a delaying relay (delay-relay.ts) instead, and
+// the replicas are asked to release the connections they hold, so that callers reconnect through
+// it. Every fault carries its own deadline and expires on its own.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 
 import type { ServiceName } from '../driver.js';
+import { DelayRelay } from './delay-relay.js';
 
 /** In start order: order-service's downstreams first. */
 export const SERVICES: readonly ServiceName[] = [
@@ -189,6 +192,8 @@ export class Supervisor {
   private readonly replicas = new Map<ServiceName, Replica[]>();
   private readonly servers: Array<Server | NetServer> = [];
   private faults: LatencyFault[] = [];
+  /** The delaying relay of each service with a delay in force. */
+  private readonly relays = new Map<ServiceName, DelayRelay>();
   private stopping = false;
   private readonly cursor = new Map<ServiceName, number>();
   private version = 0;
@@ -392,8 +397,6 @@ export class Supervisor {
       if (next) replica.everReady = true;
       if (replica.ready !== next) {
         replica.ready = next;
-        // A replica joining rotation holds the network delay in force like the others.
-        if (next) this.sendDelay(replica);
         this.changed();
       }
       again();
@@ -446,6 +449,11 @@ export class Supervisor {
       unavailable(socket, `no ready ${service} replica`);
       return;
     }
+    const relay = this.relayOf(service);
+    if (relay) {
+      relay.relay(socket);
+      return;
+    }
     child.send({ [MESSAGE]: 'connection' }, socket, (error) => {
       if (!error) return;
       if (target.child === child && target.ready) {
@@ -457,22 +465,21 @@ export class Supervisor {
     });
   }
 
-  /** Sends a replica the network delay in force in front of its service (none: zero). */
-  private sendDelay(replica: Replica): void {
-    const fault = this.activeFaults().find((f) => f.service === replica.service);
-    const delay = {
-      [MESSAGE]: 'delay',
-      latencyMs: fault?.latencyMs ?? 0,
-      jitterMs: fault?.jitterMs ?? 0,
-      remainingMs: fault ? fault.until - Date.now() : 0,
-    };
-    // A replica gone meanwhile misses nothing: its successor gets the delay when it turns ready.
-    if (replica.child?.connected) replica.child.send(delay, () => {});
+  /** A delay in force in front of `service`: its relay, or undefined (the relay of an expired one ends). */
+  private relayOf(service: ServiceName): DelayRelay | undefined {
+    const relay = this.relays.get(service);
+    if (relay && !this.activeFaults().some((f) => f.service === service)) {
+      relay.end();
+      this.relays.delete(service);
+      return undefined;
+    }
+    return relay;
   }
 
-  private sendDelays(service: ServiceName | undefined): void {
-    for (const replica of [...this.replicas.values()].flat())
-      if (replica.ready && (service === undefined || replica.service === service)) this.sendDelay(replica);
+  /** Asks a service's replicas to release the connections they hold: their callers reconnect through the front. */
+  private release(service: ServiceName): void {
+    for (const replica of this.replicas.get(service) ?? [])
+      if (replica.child?.connected) replica.child.send({ [MESSAGE]: 'release' }, () => {});
   }
 
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -523,15 +530,20 @@ export class Supervisor {
         until: Date.now() + body.durationMs,
       };
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
-      this.sendDelays(service);
+      this.relays.get(service)?.end();
+      this.relays.set(service, new DelayRelay(fault, () => this.pick(service)?.port));
+      this.release(service);
       this.changed();
       // Expiry is a change too: a watcher learns the fault is gone without asking again.
-      this.later(Math.max(0, body.durationMs) + 1, () => this.changed());
+      this.later(Math.max(0, body.durationMs) + 1, () => {
+        this.relayOf(service);
+        this.changed();
+      });
       return send(200, fault);
     }
     if (req.method === 'DELETE' && resource === 'latency') {
       this.faults = this.activeFaults().filter((f) => service !== undefined && f.service !== service);
-      this.sendDelays(isService(service) ? service : undefined);
+      for (const name of SERVICES) this.relayOf(name);
       this.changed();
       return send(200, { faults: this.faults });
     }

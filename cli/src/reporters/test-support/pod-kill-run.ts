@@ -1,7 +1,7 @@
 // A synthetic pod-kill run for the reporters' tests: traffic made up here, run through the real
 // attribution, phases, timeline and per-replica functions, so its figures agree with one another.
 import { attribute, phases } from '../../experiments/recovery.js';
-import type { ExperimentResult } from '../../experiments/runner.js';
+import type { ExperimentResult } from '../../experiments/result.js';
 import type { Sample } from '../../traffic/load.js';
 import { replicaTraffic, timeline, windowStats } from '../../traffic/stats.js';
 

@@ -9,16 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
-import type { Target } from '../../drivers/driver.js';
+import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
+import { type Target, targetOf } from '../../drivers/driver.js';
 import { ApiCallError } from '../../drivers/kubernetes/cluster.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
 import { UnsupportedFaultError, UsageError } from '../../errors.js';
-import type { SpecOf } from '../../experiments/spec.js';
-import type { Injected, Injection, Verification } from '../../faults/fault.js';
-import { callersOf, delayOf } from '../../faults/network-delay.js';
-import { delayLanded, probeLatency } from '../probe-latency.js';
+import type { BackendOptions, Injected, Injection, Verification } from '../fault.js';
+import { callersOf, DEFAULT_AGENT_IMAGE, delayOf, type NetworkDelaySpec } from './spec.js';
 
-export const DEFAULT_AGENT_IMAGE = 'nicolaka/netshoot:v0.13';
 const AGENT_PREFIX = 'chaosctl-netem';
 // Our qdisc handles: the root prio and the netem on its third band.
 const ROOT = '1a7e:';
@@ -98,7 +96,13 @@ function netemPackets(output: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export class KubeNetworkDelay implements Injection {
+export const injection = (
+  driver: KubernetesDriver,
+  spec: NetworkDelaySpec,
+  options: BackendOptions,
+): Injection => new KubeNetworkDelay(driver, targetOf(spec), spec, options.agentImage);
+
+class KubeNetworkDelay implements Injection {
   private agents: Array<{ pod: string; container: string }> = [];
   private renew: NodeJS.Timeout | undefined;
   private injected = false;
@@ -109,7 +113,7 @@ export class KubeNetworkDelay implements Injection {
   constructor(
     private readonly driver: KubernetesDriver,
     private readonly target: Target,
-    private readonly spec: SpecOf<'network-delay'>,
+    private readonly spec: NetworkDelaySpec,
     private readonly image = DEFAULT_AGENT_IMAGE,
   ) {}
 

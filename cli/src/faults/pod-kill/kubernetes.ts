@@ -2,23 +2,26 @@
 // precondition (so a same-name StatefulSet successor is never hit) or evicted through the Eviction
 // API, which honours PodDisruptionBudgets: a 429 refusal is reported as such, never retried.
 
-import type { Target } from '../../drivers/driver.js';
+import { type Target, targetOf } from '../../drivers/driver.js';
 import { ApiCallError } from '../../drivers/kubernetes/cluster.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
 import { fromLabelSelector, matches } from '../../drivers/kubernetes/selectors.js';
 import { UsageError } from '../../errors.js';
-import type { SpecOf } from '../../experiments/spec.js';
-import type { Injected, Injection, Verification } from '../../faults/fault.js';
-import { pickVictims, victimCount } from '../../faults/pod-kill.js';
+import type { Injected, Injection, Verification } from '../fault.js';
+import { pickVictims } from '../victims.js';
+import { type PodKillSpec, victimCount } from './spec.js';
 
-export class KubePodKill implements Injection {
+export const injection = (driver: KubernetesDriver, spec: PodKillSpec): Injection =>
+  new KubePodKill(driver, targetOf(spec), spec);
+
+class KubePodKill implements Injection {
   private readonly seed: number;
   private victims: string[] = [];
 
   constructor(
     private readonly driver: KubernetesDriver,
     private readonly target: Target,
-    private readonly spec: SpecOf<'pod-kill'>,
+    private readonly spec: PodKillSpec,
   ) {
     this.seed = spec.seed ?? Math.floor(Math.random() * 2 ** 32);
   }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServiceName } from '../../drivers/driver.js';
 import type { PlatformStatus } from '../../drivers/local/supervisor.js';
-import type { Verification } from '../../faults/fault.js';
+import type { Verification } from '../fault.js';
 
 export interface CpuFigures {
   cpuMs: number;

@@ -4,7 +4,7 @@
 // for a CPU; v2 only). See the kernel's Documentation/admin-guide/cgroup-v2.rst (cpu.stat,
 // cpu.pressure), cgroup-v1/cpuacct.rst and scheduler/sched-bwc.rst, and accounting/psi.rst.
 import type { KubeClient } from '../../drivers/kubernetes/kube-client.js';
-import type { Verification } from '../../faults/fault.js';
+import type { Verification } from '../fault.js';
 
 const READ_CPU = [
   'sh',

@@ -6,20 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Target } from '../../drivers/driver.js';
+import { type Target, targetOf } from '../../drivers/driver.js';
 import type { ExecResult } from '../../drivers/kubernetes/kube-client.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
+import { targetContainer } from '../../drivers/kubernetes/target-container.js';
 import { parseDuration } from '../../experiments/duration.js';
-import type { SpecOf } from '../../experiments/spec.js';
-import { DEFAULT_WORKERS } from '../../faults/cpu-stress.js';
-import type { Injected, Injection, Verification } from '../../faults/fault.js';
+import type { Injected, Injection, Verification } from '../fault.js';
 import { type CpuSample, cpuCores, cpuEffect, readCpu } from './cgroup-cpu.js';
+import { type CpuStressSpec, DEFAULT_WORKERS } from './spec.js';
 
-/** The container a fault acts in: the one named like the service, else the pod's first. */
-export function targetContainer(pod: V1Pod, service: string): string {
-  const containers = pod.spec?.containers ?? [];
-  return (containers.find((c) => c.name === service) ?? containers[0])?.name ?? service;
-}
+export const injection = (driver: KubernetesDriver, spec: CpuStressSpec): Injection =>
+  new KubeCpuStress(driver, targetOf(spec), spec);
 
 /** The target container's CPU limit in CPUs, when it has one. */
 function cpuLimitOf(pod: V1Pod, service: string): number | undefined {
@@ -52,7 +49,7 @@ const stopScript = (id: string) => [
   `f=/tmp/chaosctl-cpu-${id}; if [ -f $f ]; then kill $(cat $f) 2>/dev/null; rm -f $f; fi; true`,
 ];
 
-export class KubeCpuStress implements Injection {
+class KubeCpuStress implements Injection {
   private readonly id = randomBytes(4).toString('hex');
   private running: Array<{
     pod: string;
@@ -68,7 +65,7 @@ export class KubeCpuStress implements Injection {
   constructor(
     private readonly driver: KubernetesDriver,
     private readonly target: Target,
-    private readonly spec: SpecOf<'cpu-stress'>,
+    private readonly spec: CpuStressSpec,
   ) {}
 
   private get workers() {

@@ -1,6 +1,6 @@
 // The flags that name where things are: per-service URLs and selectors.
 import { describe, expect, it } from '@jest/globals';
-import { parseSelectors, parseUrls } from './run-command.js';
+import { parseSelectors, parseUrls } from './options.js';
 
 describe('--url', () => {
   it('takes order-service by default and any service by name', () => {

@@ -1,0 +1,54 @@
+// The entry point loads only what a command needs: @kubernetes/client-node (most of chaosctl's
+// start-up) is for the kubernetes driver alone.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from '@jest/globals';
+
+const cli = resolve(import.meta.dirname, '../dist/cli.js');
+const work = mkdtempSync(join(tmpdir(), 'chaosctl-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// A resolve hook (node:module registerHooks) that names every package the process loads.
+const hook = `data:text/javascript,${encodeURIComponent(
+  "import { registerHooks } from 'node:module'; registerHooks({ resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:')) process.stderr.write('loads ' + s + '\\n'); return next(s, c); } });",
+)}`;
+
+async function loaded(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const { stderr } = await promisify(execFile)(process.execPath, ['--import', hook, cli, ...args], {
+      cwd: work,
+      env: { PATH: process.env.PATH, NO_COLOR: '1' },
+      timeout: 30_000,
+    });
+    return { code: 0, stderr };
+  } catch (error) {
+    return error as { code: number; stderr: string };
+  }
+}
+
+const podKill = ['pod-kill', '--service', 'order-service'];
+
+describe('chaosctl start-up', () => {
+  it.each([
+    ['--help answers', ['--help'], /loads commander/, false],
+    [
+      'a --driver local experiment',
+      [...podKill, '--driver', 'local', '--state-dir', work],
+      /no local platform is running/,
+      false,
+    ],
+    [
+      'the kubernetes driver',
+      [...podKill, '--kubeconfig', join(work, 'missing')],
+      /cannot read kubeconfig/,
+      true,
+    ],
+  ])('%s, loading @kubernetes/client-node: %s', async (_, args, said, loads) => {
+    const run = await loaded(args);
+    expect(run.stderr).toMatch(said);
+    expect(/loads @kubernetes\/client-node/.test(run.stderr)).toBe(loads);
+  });
+});

@@ -1,0 +1,21 @@
+// chaosctl report: the JUnit and HTML reports (and the summary) again from a chaos-report.json.
+import { Command } from 'commander';
+import { exitCodeOf, loadReport } from '../reporters/report.js';
+import { renderSummary } from '../reporters/summary.js';
+import { writeReports } from '../reporters/write.js';
+
+export const command = () =>
+  new Command('report')
+    .description(
+      'render the JUnit and HTML reports (and the summary) from a chaos-report.json, e.g. one a Job printed',
+    )
+    .argument('<report.json>', 'a chaos-report.json')
+    .option('--report-dir <dir>', 'where the reports go', 'reports')
+    .action(run);
+
+export async function run(file: string, opts: { reportDir: string }): Promise<void> {
+  const report = loadReport(file);
+  const files = writeReports(report, opts.reportDir);
+  process.stdout.write(`${renderSummary(report)}\nreports: ${files.json}, ${files.junit}, ${files.html}\n`);
+  process.exitCode = exitCodeOf(report.verdict);
+}

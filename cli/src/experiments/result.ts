@@ -1,0 +1,53 @@
+// What one experiment measured: the runner fills it in, every reporter renders it.
+import type { RetryPolicy } from '../traffic/load.js';
+import type { replicaTraffic, timeline, WindowStats } from '../traffic/stats.js';
+import type { IntegrityResult } from './integrity.js';
+import type { Phases } from './recovery.js';
+import type { ExperimentSpec } from './spec.js';
+
+export interface ThresholdResult {
+  name: 'capacity-restored' | 'user-facing-recovery' | 'error-rate' | 'p95-latency' | 'integrity';
+  limit: number | boolean;
+  measured: number | boolean;
+  unit: 'ms' | 'ratio' | 'boolean';
+  passed: boolean;
+}
+
+export interface ExperimentResult {
+  name: string;
+  type: ExperimentSpec['type'];
+  service: string;
+  backend: string;
+  parameters: Record<string, unknown>;
+  /** skipped: the environment cannot carry out the fault (`error` says why); nothing was injected. */
+  status: 'pass' | 'fail' | 'error' | 'skipped';
+  error?: string;
+  warnings: string[];
+  startedAt: string;
+  finishedAt: string;
+  fault: {
+    injectedAt: string | null;
+    removedAt: string | null;
+    verified: boolean;
+    evidence: string;
+    summary: string;
+  };
+  recovery: Phases & {
+    /** What the SLA gates, in one figure: a disruption, max(capacity restored, user-facing); a timed fault, user-facing recovery after its removal. */
+    totalMs: number | null;
+  };
+  traffic: {
+    rps: number;
+    /** The client's retries; absent from reports written before chaosctl could retry (none did). */
+    retry?: RetryPolicy;
+    before: WindowStats;
+    during: WindowStats;
+    after: WindowStats;
+    /** Answers per replica (X-Served-By), in total and per second. */
+    replicas: ReturnType<typeof replicaTraffic>;
+  };
+  integrity: IntegrityResult | null;
+  thresholds: ThresholdResult[];
+  timeline: ReturnType<typeof timeline>;
+  events: Array<{ at: string; event: string }>;
+}
