@@ -17,7 +17,7 @@ export default {
   testMatch: [
     '<rootDir>/{apps,packages}/*/{src,test}/**/*.test.ts',
     '<rootDir>/cli/{src,test}/**/*.test.ts',
-    '<rootDir>/{grafana,charts,ci}/*.test.ts',
+    '<rootDir>/{grafana,charts,ci,scripts}/*.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,
