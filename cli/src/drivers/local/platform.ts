@@ -5,6 +5,7 @@ import { existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request as undiciRequest } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { ServiceName } from '../driver.js';
 import {
@@ -72,11 +73,15 @@ export async function fetchStatus(controlUrl: string, request: StatusRequest = {
   const waitMs = request.waitMs ?? 25_000;
   const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
   const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
-  const res = await fetch(`${controlUrl}/status${query}`, {
+  // undici's request: fetch refuses some ports (see experiments/integrity.ts).
+  const res = await undiciRequest(`${controlUrl}/status${query}`, {
     signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
   });
-  if (!res.ok) throw new Error(`the supervisor answered ${res.status} to GET /status${query}`);
-  return (await res.json()) as PlatformStatus;
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`the supervisor answered ${res.statusCode} to GET /status${query}`);
+  }
+  return (await res.body.json()) as PlatformStatus;
 }
 
 /**
