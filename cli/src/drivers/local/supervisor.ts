@@ -320,6 +320,9 @@ export class Supervisor {
           ...env,
           HOST: '127.0.0.1',
           PORT: String(replica.port),
+          // The probe listener on any free port: PORT + 1000 may be taken (the supervisor probes
+          // /readyz on the replica's own port, where no flood arrives: callers come through it).
+          PROBE_PORT: '0',
           // What the replica calls itself in X-Served-By, as a pod does with its name.
           POD_NAME: replica.id,
           // Replicas of a service share its SQLite file, as pods share one database.
