@@ -2,6 +2,8 @@
 // `npm test` starts jest with NODE_OPTIONS=--experimental-vm-modules, which ESM in jest requires.
 export default {
   testEnvironment: 'node',
+  // The real tools the tests run (xmllint, Prometheus...): one line on what is missing, before any test.
+  globalSetup: '<rootDir>/scripts/require-test-tools.mjs',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': [
