@@ -10,6 +10,7 @@
 // the flood's answers/s and shed share. The flood is wrk when it is installed (C: the service, not
 // the client, saturates), else a child process of raw sockets; every loop is bounded by the
 // run's deadline. Run after `npm run build`: `node scripts/bench/flood.mjs`. About 30 s.
+// BENCH_ROOT=<dir> floods another built checkout's services instead (before/after figures).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,7 +89,8 @@ async function floodClient(port) {
 }
 
 async function main() {
-  const root = resolve(import.meta.dirname, '../..');
+  // BENCH_ROOT: another checkout's built services (an earlier commit, for before/after figures).
+  const root = resolve(process.env.BENCH_ROOT ?? join(import.meta.dirname, '../..'));
   const children = [];
   const dirs = [];
   const start = async (name, env) => {
@@ -194,10 +196,15 @@ async function main() {
       .filter((w) => w.status !== 503 && w.status !== 0)
       .map((w) => w.ms)
       .sort((a, b) => a - b);
+    const shed = witnessed
+      .filter((w) => w.status === 503)
+      .map((w) => w.ms)
+      .sort((a, b) => a - b);
     const failed = witnessed.filter((w) => w.status === 0).length;
     console.log(
       `  witness  ${witnessed.length} orders at ${WITNESS_RPS}/s: ${accepted.length} accepted, p50 ${ms(quantile(accepted, 0.5))}, ` +
-        `p99 ${ms(quantile(accepted, 0.99))}; ${witnessed.length - accepted.length - failed} shed (503), ${failed} without an answer`,
+        `p99 ${ms(quantile(accepted, 0.99))}; ${shed.length} shed (503), p50 ${ms(quantile(shed, 0.5))}, ` +
+        `p99 ${ms(quantile(shed, 0.99))}; ${failed} without an answer`,
     );
     console.log(`  flood    ${flood}`);
   } finally {

@@ -9,7 +9,10 @@ import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 import { type Supervised, serveSupervisorConnections } from './supervised.js';
 
 export interface StartOptions {
-  config: Pick<BaseConfig, 'PORT' | 'PROBE_PORT' | 'HOST' | 'SHUTDOWN_DELAY_MS' | 'SHUTDOWN_TIMEOUT_MS'>;
+  config: Pick<
+    BaseConfig,
+    'PORT' | 'PROBE_PORT' | 'HOST' | 'MAX_CONNECTIONS' | 'SHUTDOWN_DELAY_MS' | 'SHUTDOWN_TIMEOUT_MS'
+  >;
   /** Closes what the app does not own (workers, clients, database), after in-flight requests finish. */
   onShutdown: () => Promise<void>;
 }
@@ -69,7 +72,11 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
     probes.listen(probePort(config), config.HOST, resolve);
   });
   probes.on('error', (error) => app.log.error({ err: error }, 'probe listener error'));
-  await app.listen({ port: config.PORT, host: config.HOST });
+  // A flood's connections wait in the kernel's accept queue, not in SYN retransmits (1 s, 3 s, 7 s...)
+  // that would hold every newcomer back as well: room for as many as the process would take, at
+  // least Node's default of 511 (the kernel caps it at net.core.somaxconn).
+  const backlog = Math.max(511, config.MAX_CONNECTIONS);
+  await app.listen({ port: config.PORT, host: config.HOST, backlog });
   supervised = serveSupervisorConnections(app.server);
 }
 
