@@ -8,16 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  eventually,
-  freePort,
-  http,
-  order,
-  startPlatform,
-  startService,
-  stopAll,
-  tempDir,
-} from './platform.js';
+import { eventually, http, order, startPlatform, startService, stopAll, tempDir } from './platform.js';
 
 afterEach(stopAll);
 
@@ -84,30 +75,6 @@ describe('connection deadlines', () => {
     expect(closedEarly.length).toBeGreaterThanOrEqual(20);
     await Promise.all(clients.map((client) => client.closed));
     expect((await http('GET', `${service.url}/healthz`)).status).toBe(200);
-  });
-
-  it('answers probes on a port of their own that the connection limit never touches', async () => {
-    const probePort = await freePort();
-    const service = await startService('inventory-service', {
-      DATA_DIR: tempDir('inventory'),
-      MAX_CONNECTIONS: '5',
-      PROBE_PORT: String(probePort),
-    });
-    const probes = `http://127.0.0.1:${probePort}`;
-    for (const path of ['/healthz', '/readyz'])
-      expect((await http('GET', `${probes}${path}`)).status).toBe(200);
-    expect(await metric(probes, /^http_load_shed_total\{reason="queueFull"\} (\d+)$/m)).toBe(0);
-    // Only the probes and the scrape: the service's own routes stay on its port.
-    expect((await http('GET', `${probes}/inventory`)).status).toBe(404);
-    expect((await http('GET', `${service.url}/inventory`)).status).toBe(200);
-
-    const clients = Array.from({ length: 10 }, () => slowClient(service.port));
-    await sleep(500);
-    expect(
-      clients.filter((client) => client.socket.destroyed || client.socket.readableEnded).length,
-    ).toBeGreaterThanOrEqual(5);
-    for (const path of ['/healthz', '/readyz'])
-      expect((await http('GET', `${probes}${path}`)).status).toBe(200);
   });
 
   it('stays up out of file descriptors, and serves again once they free up', async () => {
