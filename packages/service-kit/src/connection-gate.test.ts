@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { gateConnections } from './connection-gate.js';
@@ -74,6 +74,31 @@ describe('the connection gate', () => {
     refusal = undefined;
     expect((await get(port, '/orders')).status).toBe(200);
     expect(parsed).toEqual(['/orders']);
+  });
+
+  it('sheds a request on a kept-alive connection before the framework, and closes it; probes pass', async () => {
+    let refusal: string | undefined;
+    const { server, parsed } = gated({ refusal: () => refusal });
+    const port = await listen(server);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (path: string) =>
+      new Promise<{ status: number; connection: unknown }>((done, fail) => {
+        request({ host: '127.0.0.1', port, path, agent }, (res) => {
+          res.resume();
+          res.once('end', () => done({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        })
+          .once('error', fail)
+          .end();
+      });
+    try {
+      expect(await send('/orders')).toEqual({ status: 200, connection: 'keep-alive' });
+      refusal = 'eventLoopDelay';
+      expect(await send('/healthz')).toEqual({ status: 200, connection: 'keep-alive' });
+      expect(await send('/orders')).toEqual({ status: 503, connection: 'close' });
+      expect(parsed).toEqual(['/orders', '/healthz']);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('counts connections handed over by another server against the limit, as accepted ones', async () => {

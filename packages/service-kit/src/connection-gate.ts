@@ -2,8 +2,9 @@
 // MAX_CONNECTIONS, those chaosctl's supervisor hands over too (they never pass through accept(),
 // where Node's own maxConnections applies). While the process is past its budget, a new connection
 // is answered 503 and closed unread, and a request on a kept-alive one gets a canned 503 before any
-// hook, route or serializer runs: running the framework only to shed a request is the work a flood
-// drowns a process in. Probes have a listener of their own (server.ts), which this never touches;
+// hook, route or serializer runs, and its connection closed: running the framework only to shed a
+// request is the work a flood drowns a process in, and a flood's kept-alive connections, always
+// ready, would be read before any newcomer's (measured: scripts/bench/flood.mjs). Probes have a listener of their own (server.ts), which this never touches;
 // on this one their paths pass.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -61,6 +62,7 @@ export function gateConnections(server: Server, opts: ConnectionGateOptions): vo
       'content-type': PROBLEM_CONTENT_TYPE,
       'content-length': Buffer.byteLength(body),
       'x-served-by': opts.servedBy(),
+      connection: 'close',
     });
     res.end(body);
   });
