@@ -2,6 +2,8 @@
 // `npm test` starts jest with NODE_OPTIONS=--experimental-vm-modules, which ESM in jest requires.
 export default {
   testEnvironment: 'node',
+  // The real tools the tests run (xmllint, Prometheus...): one line on what is missing, before any test.
+  globalSetup: '<rootDir>/scripts/require-test-tools.mjs',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': [
@@ -17,7 +19,7 @@ export default {
   testMatch: [
     '<rootDir>/{apps,packages}/*/{src,test}/**/*.test.ts',
     '<rootDir>/cli/{src,test}/**/*.test.ts',
-    '<rootDir>/{grafana,charts,ci}/*.test.ts',
+    '<rootDir>/{grafana,charts,ci,scripts}/*.test.ts',
   ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,

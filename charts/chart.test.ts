@@ -151,13 +151,22 @@ describe('rendered with default values', () => {
     expect(affinity.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
   });
 
-  it.each(SERVICES)('%s: startup, liveness and readiness probes on /healthz and /readyz', (name) => {
-    const [container] = find(objects, 'Deployment', name).spec.template.spec.containers;
-    expect(container.startupProbe.httpGet.path).toBe('/healthz');
-    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-    expect(container.readinessProbe.periodSeconds).toBeLessThanOrEqual(5);
-  });
+  it.each(SERVICES)(
+    '%s: startup, liveness and readiness probes on /healthz and /readyz, on the probe port',
+    (name) => {
+      const [container] = find(objects, 'Deployment', name).spec.template.spec.containers;
+      expect(container.startupProbe.httpGet.path).toBe('/healthz');
+      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      // The service's own listener for them (PROBE_PORT), which load shedding never touches.
+      const ports = Object.fromEntries(container.ports.map((p: K8sObject) => [p.name, p.containerPort]));
+      expect(ports.probes).toBe(ports.http + 1000);
+      expect(container.env).toContainEqual({ name: 'PROBE_PORT', value: String(ports.probes) });
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(container[probe].httpGet.port).toBe('probes');
+      expect(container.readinessProbe.periodSeconds).toBeLessThanOrEqual(5);
+    },
+  );
 
   it.each(SERVICES)('%s: grace period longer than the drain plus the shutdown limit', (name) => {
     const pod = find(objects, 'Deployment', name).spec.template.spec;

@@ -109,6 +109,8 @@ async function startServices(tree, backend, extraEnv = {}) {
       ...spec.env,
       ...extraEnv,
       PORT: String(spec.port),
+      // The probe listener on any free port: PORT + 1000 may be taken.
+      PROBE_PORT: '0',
     });
     return { ...spec, child, ready: waitReady(child, `http://127.0.0.1:${spec.port}/readyz`, t) };
   });
@@ -287,6 +289,7 @@ async function stackOverhead() {
       const service = spawnNode([join(variant.tree.dir, 'apps/inventory-service/dist/main.js')], {
         DATA_DIR: dataDir,
         PORT: String(port),
+        PROBE_PORT: '0',
         ...variant.env,
       });
       try {

@@ -268,6 +268,8 @@ async function startService(name, ports) {
   const env = {
     HOST: '127.0.0.1',
     PORT: ports[name],
+    // The probe listener on any free port: PORT + 1000 may be taken on the host network.
+    PROBE_PORT: '0',
     LOG_LEVEL: 'warn',
     SHUTDOWN_DELAY_MS,
     INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,

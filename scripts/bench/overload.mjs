@@ -56,6 +56,8 @@ async function start(name, env, again) {
       ...tuning,
       ...env,
       PORT: String(port),
+      // The probe listener on any free port: PORT + 1000 may be taken.
+      PROBE_PORT: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -125,6 +125,7 @@ async function direct() {
       ...ENV,
       HOST: '127.0.0.1',
       PORT: String(ports[service]),
+      PROBE_PORT: '0',
       DATA_DIR: tempDir(service),
       INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
       NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,

@@ -56,6 +56,8 @@ export class ServiceProcess {
         PATH: process.env.PATH,
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        // The probe listener on any free port: PORT + 1000 may be taken on a busy machine.
+        PROBE_PORT: '0',
         ...this.env,
         PORT: String(this.port),
       },

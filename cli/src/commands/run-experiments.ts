@@ -15,7 +15,7 @@ import { parseMinEffect } from '../experiments/statistics.js';
 import { faultOf } from '../faults/registry.js';
 import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
-import { renderSummary, showValue } from '../reporters/summary.js';
+import { describeBroken, renderSummary } from '../reporters/summary.js';
 import { writeReports } from '../reporters/write.js';
 import { VERSION } from '../version.js';
 import { flagOf, parseSelectors, parseUrls } from './options.js';
@@ -132,9 +132,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     await marker?.finished(result);
     results.push(result);
     // A failure says which limit it broke, also when the summary goes to a file (--json).
-    const broken = result.thresholds
-      .filter((t) => !t.passed)
-      .map((t) => `${t.name} ${showValue(t.measured, t.unit)} over ${showValue(t.limit, t.unit)}`);
+    const broken = result.thresholds.filter((t) => !t.passed).map((t) => describeBroken(t));
     const line = `${result.name}: ${result.status.toUpperCase()}${result.recovery.totalMs === null ? '' : `, recovery ${(result.recovery.totalMs / 1000).toFixed(2)} s`}${broken.length ? ` (${broken.join('; ')})` : ''}${result.error ? ` (${result.error})` : ''}`;
     if (spinner)
       result.status === 'pass'

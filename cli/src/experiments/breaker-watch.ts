@@ -4,6 +4,8 @@
 // opened when any replica reports an open breaker, closed when every replica seen open has since
 // reported all its breakers closed. Polls every 250 ms while traffic flows; stop() ends it.
 
+import { request } from 'undici';
+
 const STATE = /^circuit_breaker_state\{[^}]*downstream="([^"]+)"[^}]*\} (\d+(?:\.\d+)?)$/gm;
 
 /** The breaker states in a Prometheus text exposition, by downstream. */
@@ -52,9 +54,12 @@ export class BreakerWatch {
 
   private async scrape(): Promise<void> {
     try {
-      const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(1000) });
-      const text = await res.text();
-      if (res.ok) this.observe(res.headers.get('x-served-by') ?? 'unknown', breakerStates(text));
+      // undici's request: fetch refuses some ports (see integrity.ts).
+      const res = await request(`${this.url}/metrics`, { signal: AbortSignal.timeout(1000) });
+      const text = await res.body.text();
+      const servedBy = res.headers['x-served-by'];
+      if (res.statusCode === 200)
+        this.observe(typeof servedBy === 'string' ? servedBy : 'unknown', breakerStates(text));
     } catch {
       // A replica that does not answer now tells nothing about its breakers.
     }

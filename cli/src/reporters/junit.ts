@@ -1,7 +1,7 @@
 // JUnit XML as Jenkins' junit step reads it: a testsuite per experiment, a testcase per threshold.
 import type { ExperimentResult, ThresholdResult } from '../experiments/result.js';
 import type { Report } from './report.js';
-import { percent } from './summary.js';
+import { describeBroken, percent } from './summary.js';
 
 const xmlEscape = (text: string) =>
   text.replace(
@@ -22,7 +22,7 @@ function testcase(experiment: ExperimentResult, t: ThresholdResult): string {
   const note = t.name === 'error-rate' && retried ? ` (${retried} of ${requests} requests retried)` : '';
   if (t.passed)
     return `${head}\n      <system-out>${xmlEscape(`measured ${show(t.measured, t.unit)}${note}`)}</system-out>\n    </testcase>`;
-  const message = `${t.name}: measured ${show(t.measured, t.unit)}, limit ${show(t.limit, t.unit)}${note}`;
+  const message = `${describeBroken(t, show)}${note}`;
   return `${head}\n      <failure message="${xmlEscape(message)}" type="threshold">${xmlEscape(message)}</failure>\n    </testcase>`;
 }
 

@@ -20,9 +20,25 @@ export const retryPolicies = (report: Report) => [
   ),
 ];
 
-/** A threshold's figure with its unit. */
+/** A threshold's figure with its unit; a duration never reached is measured as -1 (runner.ts). */
 export const showValue = (value: number | boolean, unit: ThresholdResult['unit']) =>
-  typeof value === 'boolean' ? String(value) : unit === 'ratio' ? percent(value) : formatMs(value);
+  typeof value === 'boolean'
+    ? String(value)
+    : unit === 'ratio'
+      ? percent(value)
+      : value < 0
+        ? 'not reached'
+        : formatMs(value);
+
+/**
+ * A broken threshold in words, its figures shown by `show`: "did not recover within 30.0 s" rather
+ * than a figure of -1.
+ */
+export function describeBroken(t: ThresholdResult, show = showValue): string {
+  if (t.unit === 'ms' && typeof t.measured === 'number' && t.measured < 0)
+    return `${t.name}: did not recover within ${show(t.limit, t.unit)}`;
+  return `${t.name}: measured ${show(t.measured, t.unit)}, limit ${show(t.limit, t.unit)}`;
+}
 
 /** The recovery phases that were reached, in order, as one line. */
 export function describePhases(e: ExperimentResult): string {
@@ -132,12 +148,7 @@ export function renderSummary(report: Report): string {
       .join('  ');
   const details = report.experiments.flatMap((e) => [
     ...(e.fault.injectedAt ? [`  ${e.name}: ${describePhases(e) || 'no phase reached'}`] : []),
-    ...e.thresholds
-      .filter((t) => !t.passed)
-      .map(
-        (t) =>
-          `  ${e.name}: ${t.name} measured ${showValue(t.measured, t.unit)}, limit ${showValue(t.limit, t.unit)}`,
-      ),
+    ...e.thresholds.filter((t) => !t.passed).map((t) => `  ${e.name}: ${describeBroken(t)}`),
     ...(e.error ? [`  ${e.name}: ${e.error}`] : []),
   ]);
   const repeats = report.repeats?.length

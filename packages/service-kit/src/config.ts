@@ -41,6 +41,11 @@ export const baseConfigProperties = {
   HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   /** Idle keep-alive connections close after this; above common load-balancer idle timeouts (60 s). */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000 }),
+  /**
+   * The probes' own listener (/healthz, /readyz, /metrics), which load shedding and connection
+   * limits never touch; unset: PORT + 1000 (0 with PORT 0: any free port).
+   */
+  PROBE_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
   /** Connections one process holds at most; more are closed on arrival. Keep it under the file limit. */
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4096 }),
   /** Names this instance in the X-Served-By header (the pod name in Kubernetes); unset: host:port. */

@@ -3,6 +3,9 @@ import fp from 'fastify-plugin';
 
 export type ReadinessCheck = () => Promise<void>;
 
+/** The probes and Prometheus' scrape: never shed, and all the probe listener serves (server.ts). */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 export interface HealthOptions {
   /** Each resolves when a local dependency (the database) answers; a rejection makes the pod unready. */
   readiness: readonly ReadinessCheck[];

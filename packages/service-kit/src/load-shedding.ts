@@ -3,8 +3,9 @@
 //   wait for a slot, none waits longer than `maxQueueWaitMs` (so an accepted request's latency is
 //   bounded by the wait plus its own work, instead of growing with the backlog);
 // - pressure: event-loop lag or a nearly full heap shed everything new until they recover.
-// Registered only around business routes: /healthz, /readyz and /metrics must keep answering
-// under pressure, or the kubelet restarts a busy pod and Prometheus loses sight of it.
+// Registered only around business routes (and, before the framework, in connection-gate.ts):
+// /healthz, /readyz and /metrics must keep answering under pressure, or the kubelet restarts a busy
+// pod and Prometheus loses sight of it.
 // The pressure sampler is ours, not @fastify/under-pressure's: that one calls process.memoryUsage(),
 // which reads /proc and throws EMFILE when the process is out of file descriptors, in a timer, which
 // made the process exit. v8's heap statistics and the event-loop histogram open no files.
@@ -102,10 +103,16 @@ function pressureSampler(app: FastifyInstance, opts: LoadSheddingOptions) {
   return () => current;
 }
 
-/** What background work (the outbox) asks before it takes CPU from requests. */
+/** What background work (the outbox) and the connection gate ask. */
 export interface LoadState {
   /** True while requests wait for admission or pressure sheds them. */
   saturated(): boolean;
+  /**
+   * Why a new connection or request is refused before the framework sees it (connection-gate.ts),
+   * counted as shed, or undefined: past its budget (pressure, or a full admission queue) the
+   * process would only run its hooks and routes to shed it.
+   */
+  connectionRefusal(): string | undefined;
 }
 
 export async function registerLoadShedding(
@@ -171,5 +178,13 @@ export async function registerLoadShedding(
     if (exchange.state === 'closed') admission.leave();
     else exchange.state = 'admitted';
   });
-  return { saturated: () => admission.queued > 0 || pressure() !== undefined };
+  return {
+    saturated: () => admission.queued > 0 || pressure() !== undefined,
+    connectionRefusal: () => {
+      const under = pressure();
+      const reason = under?.reason ?? (admission.queued >= opts.maxQueue ? 'queueFull' : undefined);
+      if (reason) shed.inc({ reason });
+      return reason;
+    },
+  };
 }

@@ -68,7 +68,7 @@ const frameworkTypes: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'uri-too-long',
 };
 
-function problemBody(init: ProblemInit, instance?: string) {
+export function problemBody(init: ProblemInit, instance?: string) {
   const { status, title, detail, type, extensions } = init;
   return {
     type: `${TYPE_BASE}${type ?? slugFor(status)}`,
@@ -185,12 +185,20 @@ export function answerClientError(
             detail: 'the request is not valid HTTP/1.1',
           };
   log.debug({ err: error }, 'client error');
-  if (socket.writable) {
-    const body = JSON.stringify(problemBody(problem));
-    socket.write(
-      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Served-By: ${servedBy()}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable) socket.write(rawProblem(problem, servedBy()));
   socket.destroy();
+}
+
+/**
+ * A problem as a whole HTTP/1.1 response that closes the connection, for a socket no HTTP parser
+ * answers on: one the parser gave up on, or one shed before it was parsed (connection-gate.ts).
+ */
+export function rawProblem(problem: ProblemInit, servedBy: string): string {
+  const body = JSON.stringify(problemBody(problem));
+  const headers = Object.entries(problem.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nX-Served-By: ${servedBy}\r\n${headers.join('')}` +
+    `Connection: close\r\n\r\n${body}`
+  );
 }

@@ -1,23 +1,55 @@
 // Listening and graceful shutdown: the only place a service touches its process (with supervised.ts).
+import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import type { BaseConfig } from './config.js';
+import { PROBE_PATHS } from './health.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 import { type Supervised, serveSupervisorConnections } from './supervised.js';
 
 export interface StartOptions {
-  config: Pick<BaseConfig, 'PORT' | 'HOST' | 'SHUTDOWN_DELAY_MS' | 'SHUTDOWN_TIMEOUT_MS'>;
+  config: Pick<
+    BaseConfig,
+    'PORT' | 'PROBE_PORT' | 'HOST' | 'MAX_CONNECTIONS' | 'SHUTDOWN_DELAY_MS' | 'SHUTDOWN_TIMEOUT_MS'
+  >;
   /** Closes what the app does not own (workers, clients, database), after in-flight requests finish. */
   onShutdown: () => Promise<void>;
 }
 
+/** The kubelet and Prometheus need a handful at most; the listener is no way around MAX_CONNECTIONS. */
+const PROBE_MAX_CONNECTIONS = 64;
+
+/** Where the probe listener listens: PROBE_PORT, else PORT + 1000 (any free port with PORT 0). */
+export const probePort = (config: Pick<BaseConfig, 'PORT' | 'PROBE_PORT'>) =>
+  config.PROBE_PORT ?? (config.PORT === 0 ? 0 : config.PORT + 1000);
+
+/**
+ * The probes' own listener: its connections never queue behind a flood's in the service port's
+ * accept backlog, and load shedding and the connection gate never see them. Requests go through
+ * the app's own routes (outside the load-shedding scope), so both ports answer alike.
+ */
+function probeServer(app: FastifyInstance): Server {
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0] ?? '';
+    if (PROBE_PATHS.has(path)) return app.routing(req, res);
+    const detail = 'the probe port serves /healthz, /readyz and /metrics only';
+    res.writeHead(404, { 'content-type': PROBLEM_CONTENT_TYPE });
+    res.end(JSON.stringify(problemBody({ status: 404, title: 'Not Found', detail }, path)));
+  });
+  server.maxConnections = PROBE_MAX_CONNECTIONS;
+  return server;
+}
+
 /**
  * Listens, then on SIGTERM/SIGINT: readiness turns 503, the delay lets load balancers notice,
- * in-flight requests finish, then resources close and the process exits 0. A replica of the local
- * platform also serves the connections its supervisor hands over, and tells it at once it drains.
+ * in-flight requests finish, then resources close and the process exits 0. The probes listen on a
+ * port of their own until the service port has closed. A replica of the local platform also serves
+ * the connections its supervisor hands over, and tells it at once it drains.
  */
 export async function startServer(app: FastifyInstance, { config, onShutdown }: StartOptions): Promise<void> {
   let supervised: Supervised | undefined;
+  const probes = probeServer(app);
   closeWithGrace(
     { delay: config.SHUTDOWN_TIMEOUT_MS, logger: { error: (message) => app.log.error(message) } },
     async ({ signal, err }) => {
@@ -27,11 +59,24 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
       supervised?.draining();
       if (config.SHUTDOWN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DELAY_MS);
       await app.close();
+      probes.closeAllConnections();
+      probes.close();
       await onShutdown();
       app.log.info('shutdown complete');
     },
   );
-  await app.listen({ port: config.PORT, host: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    probes.once('error', (error) =>
+      reject(new Error(`cannot listen on the probe port (PROBE_PORT): ${error.message}`)),
+    );
+    probes.listen(probePort(config), config.HOST, resolve);
+  });
+  probes.on('error', (error) => app.log.error({ err: error }, 'probe listener error'));
+  // A flood's connections wait in the kernel's accept queue, not in SYN retransmits (1 s, 3 s, 7 s...)
+  // that would hold every newcomer back as well: room for as many as the process would take, at
+  // least Node's default of 511 (the kernel caps it at net.core.somaxconn).
+  const backlog = Math.max(511, config.MAX_CONNECTIONS);
+  await app.listen({ port: config.PORT, host: config.HOST, backlog });
   supervised = serveSupervisorConnections(app.server);
 }
 

@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { BaseConfig } from './config.js';
-import { healthPlugin, type ReadinessCheck } from './health.js';
+import { gateConnections } from './connection-gate.js';
+import { healthPlugin, PROBE_PATHS, type ReadinessCheck } from './health.js';
 import { installJsonBodyParser } from './json-body.js';
 import { lazyValidatorCompiler } from './lazy-validation.js';
 import { type LoadState, registerLoadShedding } from './load-shedding.js';
@@ -90,7 +91,8 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Fastify
     // Draining: a kept-alive connection would hold the closing server open past its last response.
     if (app.lifecycle?.shuttingDown) reply.header('connection', 'close');
   });
-  // Past this, Node closes new connections on arrival: a flood cannot use up the file descriptors.
+  // Past this, Node closes new connections on arrival: a flood cannot use up the file descriptors
+  // (the connection gate below counts handed-over connections as well).
   app.server.maxConnections = config.MAX_CONNECTIONS;
   // Out of file descriptors, accept() fails and the server emits 'error'; unheard, that is an
   // uncaught exception and the process exits. libuv keeps listening, so once descriptors free up
@@ -116,6 +118,17 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Fastify
     });
     await business.register(opts.routes);
   });
-  app.decorate('load', { saturated: () => load?.saturated() ?? false });
+  const state: LoadState = {
+    saturated: () => load?.saturated() ?? false,
+    connectionRefusal: () => load?.connectionRefusal(),
+  };
+  app.decorate('load', state);
+  gateConnections(app.server, {
+    maxConnections: config.MAX_CONNECTIONS,
+    refusal: state.connectionRefusal,
+    exempt: PROBE_PATHS,
+    retryAfterSeconds: config.LOAD_SHED_RETRY_AFTER_S,
+    servedBy,
+  });
   return app;
 }

@@ -1,6 +1,7 @@
 // The local driver: the platform `chaosctl local up` runs, seen through its supervisor's control
 // API. A replica's identity is its slot and start time: a killed replica restarts in its slot as a
 // new incarnation, as a StatefulSet pod comes back under its old name with a new UID.
+import { type Dispatcher, request } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import {
   type Capacity,
@@ -32,16 +33,17 @@ export class LocalDriver implements Driver {
   }
 
   async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    const res = await fetch(`${this.controlUrl}${path}`, {
-      method,
+    // undici's request: fetch refuses some ports (see experiments/integrity.ts).
+    const res = await request(`${this.controlUrl}${path}`, {
+      method: method as Dispatcher.HttpMethod,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(5000),
     }).catch((error: Error) => {
       throw new UnreachableError(`the local platform's supervisor does not answer: ${error.message}`);
     });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(String(json.error ?? `supervisor answered ${res.status}`));
+    const json = (await res.body.json()) as Record<string, unknown>;
+    if (res.statusCode >= 400) throw new Error(String(json.error ?? `supervisor answered ${res.statusCode}`));
     return json;
   }
 

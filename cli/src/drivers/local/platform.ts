@@ -1,13 +1,20 @@
 // `chaosctl local up|status|down`: the supervisor runs detached, so the platform outlives the
 // command that started it; a state file says where its control API listens.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request as undiciRequest } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { ServiceName } from '../driver.js';
-import { type PlatformStatus, replicaEntry, SERVICES, type SupervisorConfig } from './supervisor.js';
+import {
+  type PlatformStatus,
+  replicaEntry,
+  SERVICES,
+  SUPERVISOR_PREFIX,
+  type SupervisorConfig,
+} from './supervisor.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 
@@ -66,11 +73,15 @@ export async function fetchStatus(controlUrl: string, request: StatusRequest = {
   const waitMs = request.waitMs ?? 25_000;
   const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
   const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
-  const res = await fetch(`${controlUrl}/status${query}`, {
+  // undici's request: fetch refuses some ports (see experiments/integrity.ts).
+  const res = await undiciRequest(`${controlUrl}/status${query}`, {
     signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
   });
-  if (!res.ok) throw new Error(`the supervisor answered ${res.status} to GET /status${query}`);
-  return (await res.json()) as PlatformStatus;
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`the supervisor answered ${res.statusCode} to GET /status${query}`);
+  }
+  return (await res.body.json()) as PlatformStatus;
 }
 
 /**
@@ -253,7 +264,9 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
       ...(opts.seedStock === undefined ? {} : { SEED_STOCK: String(opts.seedStock) }),
     },
   };
-  const log = openSync(join(opts.stateDir, 'supervisor.log'), 'a');
+  const logFile = join(opts.stateDir, 'supervisor.log');
+  const log = openSync(logFile, 'a');
+  const logStart = fstatSync(log).size;
   const child = spawn(
     process.execPath,
     [join(import.meta.dirname, 'supervisor-main.js'), JSON.stringify(config)],
@@ -276,28 +289,37 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   let last: PlatformStatus | undefined;
   while (Date.now() < deadline) {
     if (!alive(state.pid)) {
-      const tail = readFileSync(join(opts.stateDir, 'supervisor.log'), 'utf8')
-        .trim()
-        .split('\n')
-        .slice(-3)
-        .join(' | ');
       await localDown(opts.stateDir);
-      throw new UnreachableError(`the local platform exited while starting: ${tail}`);
+      throw new UnreachableError(
+        `the local platform could not start: ${startFailure(readFileSync(logFile).subarray(logStart).toString())}`,
+      );
     }
     // Long-polls once the control API answers, so readiness is seen the moment it comes; short ones
     // keep an eye on the supervisor itself (it may exit while starting).
     const status = await fetchStatus(state.controlUrl, { after: version, waitMs: 500 }).catch(
       () => undefined,
     );
-    if (status && allReady(status)) return state;
-    if (status) {
-      last = status;
-      version = status.version;
+    // Another platform may hold the control port: only our own supervisor's word counts.
+    const ours = status?.pid === state.pid ? status : undefined;
+    if (ours && allReady(ours)) return state;
+    if (ours) {
+      last = ours;
+      version = ours.version;
     } else await sleep(20);
   }
   await localDown(opts.stateDir);
   const why = last ? `; ${describeReadiness(last)}` : '; its control API never answered';
   throw new UnreachableError(`the local platform was not ready within the time limit${why}`);
+}
+
+/**
+ * Why a supervisor exited while starting, in one line: its own last word (supervisor-main.ts) from
+ * what this start wrote to the log, else the log's last line.
+ */
+function startFailure(log: string): string {
+  const lines = log.trim().split('\n');
+  const own = lines.findLast((line) => line.startsWith(SUPERVISOR_PREFIX));
+  return own?.slice(SUPERVISOR_PREFIX.length) ?? (lines.at(-1) || 'its supervisor exited without saying why');
 }
 
 /** Stops the platform and everything it started; false when nothing was running. */

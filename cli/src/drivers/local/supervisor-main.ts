@@ -1,7 +1,7 @@
 // Entry point of the background process `chaosctl local up` starts. Its configuration arrives as
 // one JSON argument; SIGTERM, SIGINT or the control API's shutdown stop every replica it started.
 // However this process dies (SIGKILL included), its replicas follow: each watches a pipe from it.
-import { Supervisor, type SupervisorConfig } from './supervisor.js';
+import { SUPERVISOR_PREFIX, Supervisor, type SupervisorConfig } from './supervisor.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
 let stopping = false;
@@ -16,7 +16,7 @@ process.on('SIGINT', stop);
 try {
   await supervisor.start();
 } catch (error) {
-  process.stderr.write(`chaosctl supervisor: ${(error as Error).message}\n`);
+  process.stderr.write(`${SUPERVISOR_PREFIX}${(error as Error).message}\n`);
   await supervisor.stop();
   process.exit(1);
 }

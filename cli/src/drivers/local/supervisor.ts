@@ -73,11 +73,16 @@ export interface LatencyFault {
 }
 
 export interface PlatformStatus {
+  /** The supervisor's pid: `local up` trusts only its own supervisor's answers, not any on the port. */
+  pid: number;
   /** Grows by one or more with every change (readiness, restart, fault added or expired). */
   version: number;
   services: Record<ServiceName, { url: string; replicas: ReplicaStatus[] }>;
   faults: LatencyFault[];
 }
+
+/** What the supervisor's own last word starts with in its log, when it cannot start (supervisor-main.ts). */
+export const SUPERVISOR_PREFIX = 'chaosctl supervisor: ';
 
 /** Probe period of a ready replica: how soon the supervisor notices it stopped being ready. */
 const READY_PROBE_MS = 200;
@@ -220,7 +225,7 @@ export class Supervisor {
         socket.on('error', () => {});
         this.handOver(service, socket);
       });
-      this.servers.push(await listening(front, this.config.ports[service]));
+      this.servers.push(await listening(front, this.config.ports[service], service));
     }
     const control = createServer((req, res) => {
       this.control(req, res).catch((error: Error) => {
@@ -228,7 +233,7 @@ export class Supervisor {
         res.end(JSON.stringify({ error: error.message }));
       });
     });
-    this.servers.push(await listening(control, this.config.controlPort));
+    this.servers.push(await listening(control, this.config.controlPort, 'the control API'));
   }
 
   /** The platform as it is now, with each live replica's CPU figures read from /proc. */
@@ -262,7 +267,12 @@ export class Supervisor {
         return [service, { url, replicas: measured }] as const;
       }),
     );
-    return { version, services: Object.fromEntries(services) as PlatformStatus['services'], faults };
+    return {
+      pid: process.pid,
+      version,
+      services: Object.fromEntries(services) as PlatformStatus['services'],
+      faults,
+    };
   }
 
   async stop(): Promise<void> {
@@ -315,6 +325,9 @@ export class Supervisor {
           ...env,
           HOST: '127.0.0.1',
           PORT: String(replica.port),
+          // The probe listener on any free port: PORT + 1000 may be taken (the supervisor probes
+          // /readyz on the replica's own port, where no flood arrives: callers come through it).
+          PROBE_PORT: '0',
           // What the replica calls itself in X-Served-By, as a pod does with its name.
           POD_NAME: replica.id,
           // Replicas of a service share its SQLite file, as pods share one database.
@@ -583,10 +596,18 @@ export class Supervisor {
 
 const isService = (name: string | undefined): name is ServiceName => SERVICES.includes(name as ServiceName);
 
-/** Listens on 127.0.0.1, resolving once it does. */
-function listening<T extends Server | NetServer>(server: T, port: number): Promise<T> {
+/** Listens on 127.0.0.1, resolving once it does; a port in use rejects with what wanted it. */
+function listening<T extends Server | NetServer>(server: T, port: number, purpose: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} (${purpose}) is already in use (EADDRINUSE): another platform? choose other ports with --base-port`,
+            )
+          : error,
+      ),
+    );
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
 }

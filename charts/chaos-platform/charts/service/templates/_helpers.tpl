@@ -18,3 +18,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $tag := .Values.image.tag | default .Values.global.image.tag | default .Chart.AppVersion -}}
 {{- if $registry }}{{ printf "%s/%s:%s" $registry $repository $tag }}{{ else }}{{ printf "%s:%s" $repository $tag }}{{ end }}
 {{- end }}
+
+{{- /* The probes' own listener (PROBE_PORT): load shedding and the connection limit never touch it. */}}
+{{- define "service.probePort" -}}
+{{ add .Values.port 1000 }}
+{{- end }}

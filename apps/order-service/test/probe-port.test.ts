@@ -1,0 +1,41 @@
+// The probes' own listener (PROBE_PORT): it answers /healthz, /readyz and /metrics while the
+// service's port is full, and serves nothing else.
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { freePort, http, startService, stopAll, tempDir } from './platform.js';
+
+afterEach(stopAll);
+
+describe('the probe port', () => {
+  it('answers probes that the connection limit never touches, and only them', async () => {
+    const probePort = await freePort();
+    const service = await startService('inventory-service', {
+      DATA_DIR: tempDir('inventory'),
+      MAX_CONNECTIONS: '5',
+      PROBE_PORT: String(probePort),
+    });
+    const probes = `http://127.0.0.1:${probePort}`;
+    for (const path of ['/healthz', '/readyz'])
+      expect((await http('GET', `${probes}${path}`)).status).toBe(200);
+    const scrape = await fetch(`${probes}/metrics`, { signal: AbortSignal.timeout(5000) });
+    expect(await scrape.text()).toMatch(/^http_load_shed_total\{reason="queueFull"\} 0$/m);
+    expect((await http('GET', `${probes}/inventory`)).status).toBe(404);
+    expect((await http('GET', `${service.url}/inventory`)).status).toBe(200);
+
+    // Ten idle connections on the service's port: past MAX_CONNECTIONS the rest are closed.
+    const sockets: Socket[] = Array.from({ length: 10 }, () =>
+      connect(service.port, '127.0.0.1').on('error', () => {}),
+    );
+    try {
+      await sleep(500);
+      expect(
+        sockets.filter((socket) => socket.destroyed || socket.readableEnded).length,
+      ).toBeGreaterThanOrEqual(5);
+      for (const path of ['/healthz', '/readyz'])
+        expect((await http('GET', `${probes}${path}`)).status).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+});
