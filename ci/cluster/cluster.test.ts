@@ -257,6 +257,51 @@ describe("chaosctl from outside the cluster, as the chart's chaosctl ServiceAcco
     expect(e?.fault.evidence).toMatch(/used \d+% of its CPU limit, throttled \d+%, stalled n\/a/);
   }, 400_000);
 
+  it('container-kill: the kubelet restarts the container in place, the pod keeps its name', async () => {
+    const before = await kubeJson(
+      'get',
+      'pods',
+      '-n',
+      namespace,
+      '-l',
+      'app.kubernetes.io/name=order-service',
+    );
+    const restarts = (list: {
+      items: Array<{
+        metadata: { name: string };
+        status: { containerStatuses: Array<{ restartCount: number }> };
+      }>;
+    }) =>
+      Object.fromEntries(
+        list.items.map((p) => [p.metadata.name, p.status.containerStatuses[0]?.restartCount ?? 0]),
+      );
+    const r = await asChart(['container-kill', '--service=order-service', `--report-dir=${reports}`]);
+    const [e] = reportOf(r).experiments;
+    figure('host container-kill order-service', { ...phases(e as Experiment), evidence: e?.fault.evidence });
+    expect(r.code).toBe(0);
+    expect(e).toMatchObject({ status: 'pass', fault: { verified: true }, integrity: { passed: true } });
+    const after = restarts(
+      await kubeJson('get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/name=order-service'),
+    );
+    const was = restarts(before);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(was).sort());
+    expect(Object.entries(after).filter(([name, n]) => n > (was[name] ?? 0))).toHaveLength(1);
+  }, 400_000);
+
+  it("memory-stress: memory held in the container's own cgroup (v1), its usage as evidence", async () => {
+    const r = await asChart([
+      'memory-stress',
+      '--service=order-service',
+      '--size=100MB',
+      '--duration=10s',
+      `--report-dir=${reports}`,
+    ]);
+    const [e] = reportOf(r).experiments;
+    figure('host memory-stress order-service', { ...phases(e as Experiment), evidence: e?.fault.evidence });
+    expect(r.code).toBe(0);
+    expect(e).toMatchObject({ status: 'pass', fault: { verified: true } });
+  }, 400_000);
+
   it('network-delay: refused before any traffic, the report saying the kernel lacks sch_netem', async () => {
     const r = await asChart([
       'network-delay',
