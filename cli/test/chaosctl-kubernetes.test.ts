@@ -565,7 +565,7 @@ describe('network-delay and cpu-stress, native backend', () => {
     const [result] = reportOf(run).experiments;
     expect(result.fault).toMatchObject({
       verified: true,
-      evidence: expect.stringMatching(/order-service-\S+: throttled \d+%/),
+      evidence: expect.stringMatching(/order-service-\S+: used \d+% of its CPU limit, throttled \d+%/),
     });
     const burns = model.execs.filter((e) => (e.argv[2] ?? '').includes('timeout 3'));
     expect(burns.length).toBe(2);
@@ -680,6 +680,24 @@ describe('the Chaos Mesh backend', () => {
     await expect(
       cluster.kube.requests.filter((r) => r.resource === 'stresschaos' && r.verb === 'create').length,
     ).toBeGreaterThanOrEqual(2); // the server-side dry run, then the real create
+  }, 60_000);
+
+  it('kills a container in place through a PodChaos container-kill, deleted afterwards', async () => {
+    const run = await chaosctl([
+      'container-kill',
+      '--service',
+      'inventory-service',
+      '--json',
+      ...kube('mesh-container-kill'),
+    ]);
+    expect(outcome(run)).toEqual(ok);
+    const [result] = reportOf(run).experiments;
+    expect(result.backend).toBe('chaos-mesh');
+    expect(
+      cluster.kube.requests.some(
+        (r) => r.apiGroup === 'chaos-mesh.org' && r.resource === 'podchaos' && r.verb === 'delete',
+      ),
+    ).toBe(true);
   }, 60_000);
 
   it('refuses a NetworkChaos from outside the cluster, where its effect cannot be observed', async () => {
