@@ -79,6 +79,18 @@ describe('ci/report-from-log.sh', () => {
     );
   });
 
+  it("leaves out a progress line the runtime copied in among the report's lines", async () => {
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const opening = lines.lastIndexOf('{');
+    lines.splice(opening + 30, 0, '[pod-kill notification-service] warning: a late line from stderr');
+    const interleaved = join(work, 'interleaved.log');
+    writeFileSync(interleaved, lines.join('\n'));
+    const { stdout } = await run(extract, [interleaved]);
+    expect(JSON.parse(stdout)).toEqual(
+      JSON.parse(readFileSync(join(work, 'reports/chaos-report.json'), 'utf8')),
+    );
+  });
+
   it('prints nothing for a log without a report (the suite died before writing one)', async () => {
     const broken = join(work, 'broken.log');
     writeFileSync(broken, '[pod-kill inventory-service] cannot watch pods: forbidden\n');

@@ -12,6 +12,7 @@ try {
     fileName: 'inventory.db',
     migrations,
     poolMax: config.DB_POOL_MAX,
+    startupWaitMs: config.DB_STARTUP_WAIT_MS,
   });
   await new StockStore(db).seed(config.SEED_STOCK);
   const app = await buildApp({ config, db, logger: createLogger(config.LOG_LEVEL, 'inventory-service') });

@@ -12,6 +12,7 @@ try {
     fileName: 'notifications.db',
     migrations,
     poolMax: config.DB_POOL_MAX,
+    startupWaitMs: config.DB_STARTUP_WAIT_MS,
   });
   // The app builds the mailer SMTP_URL names and closes it with itself.
   const app = await buildApp({ config, db, logger: log });

@@ -32,6 +32,7 @@ try {
     fileName: 'orders.db',
     migrations,
     poolMax: config.DB_POOL_MAX,
+    startupWaitMs: config.DB_STARTUP_WAIT_MS,
   });
   const log = createLogger(config.LOG_LEVEL, 'order-service');
   const inventory = downstream(config, log, 'inventory-service', config.INVENTORY_URL);

@@ -20,6 +20,8 @@ export const baseConfigProperties = {
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  /** How long start-up waits for a PostgreSQL that does not answer yet (starting, restarting). */
+  DB_STARTUP_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 60_000 }),
   /** Time between readiness turning 503 and the server closing, so load balancers stop sending traffic. */
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
   /** Hard limit for the whole graceful shutdown; past it the process exits non-zero. */

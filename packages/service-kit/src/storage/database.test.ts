@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
@@ -240,6 +241,61 @@ describe('postgres connection loss', () => {
 });
 
 describe('openDatabase', () => {
+  it('waits for a PostgreSQL that starts answering after it, as a pod beside the database does', async () => {
+    const target = new URL(testDatabaseUrl);
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    // Nothing listens on the port for 1.5 s, then a relay to the real server does.
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      const end = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', end);
+      upstream.on('error', end);
+      socket.on('close', end);
+    });
+    const opened = new URL(testDatabaseUrl);
+    opened.port = String(port);
+    const late = setTimeout(() => relay.listen(port, '127.0.0.1'), 1500);
+    const started = Date.now();
+    try {
+      const db = await openDatabase({
+        url: opened.toString(),
+        dataDir: '/nonexistent',
+        fileName: 'x.db',
+        migrations: [],
+        startupWaitMs: 10_000,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+      await db.ping();
+      await db.close();
+    } finally {
+      clearTimeout(late);
+      relay.close();
+    }
+  });
+
+  it('gives up on a PostgreSQL that never answers once its wait is over', async () => {
+    const started = Date.now();
+    const failure = openDatabase({
+      url: 'postgres://u:secret@127.0.0.1:1/x',
+      dataDir: '/nonexistent',
+      fileName: 'x.db',
+      migrations,
+      startupWaitMs: 2000,
+    });
+    await expect(failure).rejects.toThrow(/ECONNREFUSED/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('keeps the password out of a connection error', async () => {
     const failure = openDatabase({
       url: 'postgres://u:secret@127.0.0.1:1/x',

@@ -12,6 +12,8 @@ export interface OpenDatabaseOptions {
   fileName: string;
   migrations: readonly Migration[];
   poolMax?: number | undefined;
+  /** PostgreSQL: how long to keep trying while the server does not answer yet (default 0). */
+  startupWaitMs?: number | undefined;
 }
 
 /**
@@ -24,7 +26,8 @@ export async function openDatabase({
   fileName,
   migrations,
   poolMax,
+  startupWaitMs,
 }: OpenDatabaseOptions): Promise<Database> {
-  if (url) return (await import('./postgres.js')).openPostgres(url, migrations, poolMax);
+  if (url) return (await import('./postgres.js')).openPostgres(url, migrations, poolMax, startupWaitMs);
   return (await import('./sqlite.js')).openSqlite(dataDir, fileName, migrations);
 }

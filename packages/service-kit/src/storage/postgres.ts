@@ -1,5 +1,6 @@
 // PostgreSQL through a pg pool. BIGINT (counts, millisecond timestamps) comes back as a number,
 // as it does from SQLite, so callers see the same rows from both.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { redactPassword, redactUrl } from './errors.js';
 import { applyMigrations } from './migrate.js';
@@ -38,10 +39,20 @@ const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
   },
 });
 
+// Errors of a server that does not answer yet: nothing listens (ECONNREFUSED), its name does not
+// resolve yet (a Service without endpoints: ENOTFOUND, EAI_AGAIN), the connection is cut or times
+// out, or PostgreSQL says it is starting up or shutting down (SQLSTATE 57P03 cannot_connect_now).
+// Anything else (a wrong password, a missing database) fails at once.
+const NOT_YET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', '57P03']);
+const notYet = (error: unknown) =>
+  NOT_YET.has((error as { code?: string }).code ?? '') ||
+  /Connection terminated|timeout exceeded when trying to connect/.test((error as Error).message);
+
 export async function openPostgres(
   url: string,
   migrations: readonly Migration[],
   poolMax = 10,
+  startupWaitMs = 0,
 ): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, types, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -81,6 +92,19 @@ export async function openPostgres(
     onConnection((client) => fn(onClient(client)));
 
   try {
+    // A database that is still starting (a pod beside ours, a restart) is waited for, a second
+    // between tries, up to startupWaitMs; a process that exited instead would pile up the
+    // kubelet's restart back-off, which then delays every later restart of the container.
+    const deadline = Date.now() + startupWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pool.query('SELECT 1');
+        break;
+      } catch (error) {
+        if (!notYet(error) || Date.now() + 1000 > deadline || attempt > 600) throw error;
+        await sleep(1000);
+      }
+    }
     await onConnection(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const target = { ...onClient(client), script: async (sql: string) => void (await client.query(sql)) };
