@@ -40,10 +40,20 @@ const onClient = (client: pg.ClientBase | pg.Pool): Queryable => ({
 });
 
 // Errors of a server that does not answer yet: nothing listens (ECONNREFUSED), its name does not
-// resolve yet (a Service without endpoints: ENOTFOUND, EAI_AGAIN), the connection is cut or times
+// resolve yet (ENOTFOUND, EAI_AGAIN), no route to it yet (ENETUNREACH, EHOSTUNREACH: a Service
+// whose rules kube-proxy has not written yet, seen on a real node), the connection is cut or times
 // out, or PostgreSQL says it is starting up or shutting down (SQLSTATE 57P03 cannot_connect_now).
 // Anything else (a wrong password, a missing database) fails at once.
-const NOT_YET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', '57P03']);
+const NOT_YET = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  '57P03',
+]);
 const notYet = (error: unknown) =>
   NOT_YET.has((error as { code?: string }).code ?? '') ||
   /Connection terminated|timeout exceeded when trying to connect/.test((error as Error).message);
