@@ -343,9 +343,11 @@ describe("the scripts' cluster calls", () => {
             ready: false,
             restartCount: 0,
             state: {
+              // The kubelet's words (pkg/kubelet/images/image_manager.go EnsureImageExists).
               waiting: {
                 reason: 'ErrImageNeverPull',
-                message: 'image not present with pull policy of Never',
+                message:
+                  'Container image "chaos-platform/app:abc123" is not present with pull policy of Never',
               },
             },
           },
@@ -371,7 +373,7 @@ describe("the scripts' cluster calls", () => {
     await expect(result).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining(
-        'order-service-1/order-service ErrImageNeverPull: image not present with pull policy of Never',
+        'order-service-1/order-service ErrImageNeverPull: Container image "chaos-platform/app:abc123" is not present with pull policy of Never',
       ),
     });
     expect(Date.now() - started).toBeLessThan(20_000);
