@@ -13,7 +13,7 @@ import { CoreV1Api, KubeConfig, type V1ContainerStatus } from '@kubernetes/clien
 import { parseAllDocuments } from 'yaml';
 import { REPORT_FILES } from '../cli/src/reporters/write.js';
 import { KubeDouble } from '../cli/test/kube-double/index.js';
-import { kubeconfigYaml, writeKubeconfigFile } from '../cli/test/kube-double/kubeconfig.js';
+import { writeKubeconfigFile } from '../cli/test/kube-double/kubeconfig.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -251,10 +251,9 @@ describe("the scripts' cluster calls", () => {
     // The pipeline's own kubeconfig (context kind-chaos-platform) reaches the double; the agent's
     // current context (KUBECONFIG) points somewhere else, which no call may use.
     api.writeKubeconfig(own, { context: 'kind-chaos-platform', user: 'kubernetes-admin' });
-    writeKubeconfigFile(
-      agents,
-      kubeconfigYaml('http://127.0.0.1:9', () => 'none', [{ context: 'production', user: 'admin' }]),
-    );
+    writeKubeconfigFile(agents, 'http://127.0.0.1:9', () => 'none', [
+      { context: 'production', user: 'admin' },
+    ]);
     const kc = new KubeConfig();
     kc.loadFromFile(own);
     core = kc.makeApiClient(CoreV1Api);

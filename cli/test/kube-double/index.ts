@@ -52,7 +52,7 @@ import { Authorizer, type ForbidRule, type RbacAttributes } from './authz.js';
 import { CHAOS_TYPES, ChaosMeshController, type ChaosMeshOptions } from './chaos-mesh.js';
 import { DisruptionController } from './disruption.js';
 import { type ExecRule, ExecServer } from './exec.js';
-import { type KubeconfigContext, kubeconfigYaml, writeKubeconfigFile } from './kubeconfig.js';
+import { type KubeconfigContext, writeKubeconfigFile } from './kubeconfig.js';
 import { DEFAULT_BEHAVIOUR, type EphemeralProgram, Kubelet, type PodBehaviour } from './pods.js';
 import { Resources, type ResourceType, storageKey } from './resources.js';
 import { type RequestInfo, Router, requestInfo } from './router.js';
@@ -162,7 +162,7 @@ export class KubeDouble {
     const list = contexts === undefined ? [{ context: 'test', user }] : [contexts].flat();
     const tokenOf = (name: string) =>
       Object.entries(this.users).find(([, u]) => u === name)?.[0] ?? this.addUser(name);
-    return writeKubeconfigFile(path, kubeconfigYaml(this.url, tokenOf, list));
+    return writeKubeconfigFile(path, this.url, tokenOf, list);
   }
 
   setBehaviour(namespace: string, workload: string, behaviour: Partial<PodBehaviour>): void {
