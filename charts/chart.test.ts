@@ -3,13 +3,14 @@
 // the platform up: probes, replicas, rollout, hardening, disruption budgets, reinstalls, and the
 // rendered NetworkPolicies evaluated for every caller the platform and chaosctl need.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
-import { KubeApiDouble, kubeconfig } from './kube-api-double.js';
+import { KubeDouble } from '../cli/test/kube-double/index.js';
 import { allows, type Cluster, type NetworkPolicy, type Pod } from './network-policy.js';
 
 const run = promisify(execFile);
@@ -289,12 +290,18 @@ describe('a reinstall into a kept cluster', () => {
   });
 
   describe('installing again, with helm asking an API server double what exists', () => {
-    const api = new KubeApiDouble();
+    const api = new KubeDouble();
     const work = mkdtempSync(join(tmpdir(), 'chart-reinstall-'));
     const config = join(work, 'kubeconfig');
     const b64 = (text: string) => Buffer.from(text).toString('base64');
+    let core: CoreV1Api;
     beforeAll(async () => {
-      writeFileSync(config, kubeconfig(await api.start(), 'kind-chaos-platform'));
+      await api.start();
+      api.writeKubeconfig(config, { context: 'kind-chaos-platform', user: 'kubernetes-admin' });
+      const kc = new KubeConfig();
+      kc.loadFromFile(config);
+      core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespace({ body: { metadata: { name: 'shop' } } });
     });
     afterAll(async () => {
       await api.stop();
@@ -307,29 +314,37 @@ describe('a reinstall into a kept cluster', () => {
     it('reuses the password of the Secret the first install left, the one the kept data directory holds', async () => {
       // The Secret as an uninstall leaves a keep resource: with the ownership metadata helm wrote on
       // install (app.kubernetes.io/managed-by, meta.helm.sh/release-name and -namespace).
-      api.put({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name: 'shop-postgresql',
-          namespace: 'shop',
-          labels: { 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/managed-by': 'Helm' },
-          annotations: {
-            'meta.helm.sh/release-name': 'shop',
-            'meta.helm.sh/release-namespace': 'shop',
-            'helm.sh/resource-policy': 'keep',
+      await core.createNamespacedSecret({
+        namespace: 'shop',
+        body: {
+          metadata: {
+            name: 'shop-postgresql',
+            namespace: 'shop',
+            labels: { 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/managed-by': 'Helm' },
+            annotations: {
+              'meta.helm.sh/release-name': 'shop',
+              'meta.helm.sh/release-namespace': 'shop',
+              'helm.sh/resource-policy': 'keep',
+            },
           },
+          type: 'Opaque',
+          data: { password: b64('the-first-install-s-password') },
         },
-        type: 'Opaque',
-        data: { password: b64('the-first-install-s-password') },
       });
       const secret = find(await installed(), 'Secret', 'shop-postgresql');
       expect(secret.data.password).toBe(b64('the-first-install-s-password'));
-      expect(api.requests).toContain('GET /api/v1/namespaces/shop/secrets/shop-postgresql');
+      expect(api.requests).toContainEqual(
+        expect.objectContaining({
+          verb: 'get',
+          resource: 'secrets',
+          namespace: 'shop',
+          name: 'shop-postgresql',
+        }),
+      );
     });
 
     it('generates a password when there is none (a first install, or CI after deleting the namespace)', async () => {
-      api.clear();
+      await core.deleteNamespacedSecret({ namespace: 'shop', name: 'shop-postgresql' });
       const password = find(await installed(), 'Secret', 'shop-postgresql').data.password;
       expect(Buffer.from(password, 'base64').toString()).toMatch(/^[A-Za-z0-9]{24}$/);
       expect(password).not.toBe(b64('the-first-install-s-password'));

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api, KubeConfig, type V1ContainerStatus } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { KubeApiDouble, kubeconfig } from '../charts/kube-api-double.js';
 import { REPORT_FILES } from '../cli/src/reporters/write.js';
+import { KubeDouble } from '../cli/test/kube-double/index.js';
+import { writeKubeconfigFile } from '../cli/test/kube-double/kubeconfig.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -238,17 +240,24 @@ describe('deploy', () => {
 });
 
 describe("the scripts' cluster calls", () => {
-  const api = new KubeApiDouble();
+  const api = new KubeDouble();
   const work = mkdtempSync(join(tmpdir(), 'ci-kube-'));
   const own = join(work, 'kind-chaos-platform.kubeconfig');
   const agents = join(work, 'agent-config');
+  let core: CoreV1Api;
 
   beforeAll(async () => {
-    const server = await api.start();
+    await api.start();
     // The pipeline's own kubeconfig (context kind-chaos-platform) reaches the double; the agent's
     // current context (KUBECONFIG) points somewhere else, which no call may use.
-    writeFileSync(own, kubeconfig(server, 'kind-chaos-platform'));
-    writeFileSync(agents, kubeconfig('http://127.0.0.1:9', 'production'));
+    api.writeKubeconfig(own, { context: 'kind-chaos-platform', user: 'kubernetes-admin' });
+    writeKubeconfigFile(agents, 'http://127.0.0.1:9', () => 'none', [
+      { context: 'production', user: 'admin' },
+    ]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(own);
+    core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'shop' } } });
   });
 
   afterAll(async () => {
@@ -264,12 +273,15 @@ describe("the scripts' cluster calls", () => {
     });
 
   it('name the pipeline kubeconfig and context: kubectl and helm never use the current context', async () => {
+    const listed = (resource: string) =>
+      api.requests.filter((r) => r.verb === 'list' && r.resource === resource && r.namespace === 'shop');
     await bash('kubectl_ci -n shop get pods -o name');
-    expect(api.requests.some((r) => r.startsWith('GET /api/v1/namespaces/shop/pods'))).toBe(true);
-    // helm reaches the same server (its release storage is Secrets, which the double lacks: 404).
-    const before = api.requests.length;
-    await bash('helm_ci status chaos-platform -n shop').catch(() => undefined);
-    expect(api.requests.length).toBeGreaterThan(before);
+    expect(listed('pods')).not.toHaveLength(0);
+    // helm reaches the same server: it reads its release storage, Secrets (there is no release).
+    await expect(bash('helm_ci status chaos-platform -n shop')).rejects.toMatchObject({
+      stderr: expect.stringContaining('not found'),
+    });
+    expect(listed('secrets')).not.toHaveLength(0);
   });
 
   it('every kubectl and helm call that touches a cluster goes through kubectl_ci or helm_ci', () => {
@@ -290,39 +302,69 @@ describe("the scripts' cluster calls", () => {
     }
   });
 
-  const pods = (...items: Array<Record<string, unknown>>) => {
-    api.clear();
-    for (const item of items)
-      api.put({ apiVersion: 'v1', kind: 'Pod', ...item } as Parameters<typeof api.put>[0]);
+  // The pods as the kubelet reports them: created, held before their containers start, and each
+  // container's state written through pods/status as the kubelet's status manager does
+  // (pkg/kubelet/status/status_manager.go).
+  const pods = async (...items: Array<{ name: string; phase: string; containers: V1ContainerStatus[] }>) => {
+    for (const { metadata } of (await core.listNamespacedPod({ namespace: 'shop' })).items)
+      await core.deleteNamespacedPod({
+        namespace: 'shop',
+        name: metadata?.name ?? '',
+        gracePeriodSeconds: 0,
+      });
+    for (const { name, phase, containers } of items) {
+      api.setBehaviour('shop', name, { startMs: 3_600_000 });
+      const spec = {
+        containers: containers.map((c) => ({ name: c.name, image: 'chaos-platform/app:abc123' })),
+      };
+      await core.createNamespacedPod({ namespace: 'shop', body: { metadata: { name }, spec } });
+      // The kubelet has started the pod (ContainerCreating) before its report is replaced.
+      let pod = await core.readNamespacedPod({ namespace: 'shop', name });
+      for (let i = 0; i < 100 && !pod.status?.containerStatuses; i++) {
+        await new Promise((done) => setTimeout(done, 20));
+        pod = await core.readNamespacedPod({ namespace: 'shop', name });
+      }
+      pod.status = { ...pod.status, phase, containerStatuses: containers };
+      await core.replaceNamespacedPodStatus({ namespace: 'shop', name, body: pod });
+    }
   };
 
   it('give up at once on a container stuck on its image or configuration, naming it', async () => {
-    pods(
+    await pods(
       {
-        metadata: { name: 'order-service-1', namespace: 'shop' },
-        status: {
-          phase: 'Pending',
-          containerStatuses: [
-            {
-              name: 'order-service',
-              ready: false,
-              restartCount: 0,
-              state: {
-                waiting: {
-                  reason: 'ErrImageNeverPull',
-                  message: 'image not present with pull policy of Never',
-                },
+        name: 'order-service-1',
+        phase: 'Pending',
+        containers: [
+          {
+            name: 'order-service',
+            image: 'chaos-platform/app:abc123',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {
+              // The kubelet's words (pkg/kubelet/images/image_manager.go EnsureImageExists).
+              waiting: {
+                reason: 'ErrImageNeverPull',
+                message:
+                  'Container image "chaos-platform/app:abc123" is not present with pull policy of Never',
               },
             },
-          ],
-        },
+          },
+        ],
       },
       {
-        metadata: { name: 'postgresql-0', namespace: 'shop' },
-        status: {
-          phase: 'Running',
-          containerStatuses: [{ name: 'postgresql', ready: true, restartCount: 0, state: { running: {} } }],
-        },
+        name: 'postgresql-0',
+        phase: 'Running',
+        containers: [
+          {
+            name: 'postgresql',
+            image: 'chaos-platform/app:abc123',
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            state: { running: {} },
+          },
+        ],
       },
     );
     const started = Date.now();
@@ -330,26 +372,26 @@ describe("the scripts' cluster calls", () => {
     await expect(result).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining(
-        'order-service-1/order-service ErrImageNeverPull: image not present with pull policy of Never',
+        'order-service-1/order-service ErrImageNeverPull: Container image "chaos-platform/app:abc123" is not present with pull policy of Never',
       ),
     });
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('wait for the command and return its exit code while every container is fine', async () => {
-    pods({
-      metadata: { name: 'inventory-service-1', namespace: 'shop' },
-      status: {
-        phase: 'Pending',
-        containerStatuses: [
-          {
-            name: 'inventory-service',
-            ready: false,
-            restartCount: 0,
-            state: { waiting: { reason: 'ContainerCreating' } },
-          },
-        ],
-      },
+    await pods({
+      name: 'inventory-service-1',
+      phase: 'Pending',
+      containers: [
+        {
+          name: 'inventory-service',
+          image: 'chaos-platform/app:abc123',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'ContainerCreating' } },
+        },
+      ],
     });
     await expect(bash('(sleep 1; exit 3) & wait_failing_fast shop $!')).rejects.toMatchObject({ code: 3 });
     await expect(bash('sleep 1 & wait_failing_fast shop $!')).resolves.toBeDefined();

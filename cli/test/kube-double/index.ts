@@ -15,7 +15,9 @@
 //   kube.url                                   http://127.0.0.1:<port>
 //   kube.writeKubeconfig(path, contexts?)      contexts: {context, namespace?, user} or an array of them (the
 //                                              first is current-context; default: context "test" as the first
-//                                              user); each user gets its own bearer token; returns path
+//                                              user); each user gets its own bearer token; returns path.
+//                                              kubectl and helm send no token over plain HTTP: their
+//                                              requests are system:anonymous (the chart and CI tests)
 //   kube.setBehaviour(namespace, workload, Partial<PodBehaviour>)   per Deployment/StatefulSet (or pod) name,
 //       read when a pod starts and when it is deleted. PodBehaviour (ms, defaults 50/50/0/50):
 //       startMs (created -> running), readyMs (running -> Ready, only with a readinessProbe; without one a
@@ -50,7 +52,7 @@ import { Authorizer, type ForbidRule, type RbacAttributes } from './authz.js';
 import { CHAOS_TYPES, ChaosMeshController, type ChaosMeshOptions } from './chaos-mesh.js';
 import { DisruptionController } from './disruption.js';
 import { type ExecRule, ExecServer } from './exec.js';
-import { type KubeconfigContext, kubeconfigYaml, writeKubeconfigFile } from './kubeconfig.js';
+import { type KubeconfigContext, writeKubeconfigFile } from './kubeconfig.js';
 import { DEFAULT_BEHAVIOUR, type EphemeralProgram, Kubelet, type PodBehaviour } from './pods.js';
 import { Resources, type ResourceType, storageKey } from './resources.js';
 import { type RequestInfo, Router, requestInfo } from './router.js';
@@ -64,6 +66,8 @@ export type { ExecContext } from './exec.js';
 
 /** client-node 2's Watch aborts a stream with no data for this long (watch.js requestTimeoutMs). */
 export const CLIENT_NODE_WATCH_INACTIVITY_MS = 30_000;
+
+const VERSION = { major: '1', minor: '34', gitVersion: 'v1.34.0', platform: 'linux/amd64' };
 
 export interface KubeDoubleOptions {
   behaviour?: Partial<PodBehaviour>;
@@ -158,7 +162,7 @@ export class KubeDouble {
     const list = contexts === undefined ? [{ context: 'test', user }] : [contexts].flat();
     const tokenOf = (name: string) =>
       Object.entries(this.users).find(([, u]) => u === name)?.[0] ?? this.addUser(name);
-    return writeKubeconfigFile(path, kubeconfigYaml(this.url, tokenOf, list));
+    return writeKubeconfigFile(path, this.url, tokenOf, list);
   }
 
   setBehaviour(namespace: string, workload: string, behaviour: Partial<PodBehaviour>): void {
@@ -314,7 +318,13 @@ export class KubeDouble {
   }
 
   private userOf(req: IncomingMessage): string | undefined {
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    // A request without credentials is system:anonymous (--anonymous-auth, on by default:
+    // k8s.io/apiserver/pkg/authentication/request/anonymous); kubectl and helm send none to a
+    // plain-HTTP server (client-go tools/clientcmd/client_config.go reads the user's credentials
+    // only for a TLS transport). A token that matches no user still fails: kube-apiserver puts
+    // anonymous behind union.NewFailOnError (pkg/kubeapiserver/authenticator/config.go).
+    if (req.headers.authorization === undefined) return 'system:anonymous';
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization)?.[1];
     return token ? this.users[token] : undefined;
   }
 
@@ -338,6 +348,13 @@ export class KubeDouble {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    // GET /version: version.Info (k8s.io/apimachinery/pkg/version/types.go, served by
+    // k8s.io/apiserver/pkg/server/routes/version.go), open to everyone through the
+    // system:public-info-viewer ClusterRole; helm reads it for .Capabilities.KubeVersion.
+    if (url.pathname === '/version') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify(VERSION));
+    }
     const info = requestInfo(req.method ?? 'GET', url, this.resources);
     this.authorize(req, info);
     if (info.discovery) {

@@ -11,12 +11,14 @@ export interface KubeconfigContext {
   user: string;
 }
 
-export function kubeconfigYaml(
+/** Writes a kubeconfig whose contexts all reach `server`; returns `path`. */
+export function writeKubeconfigFile(
+  path: string,
   server: string,
   tokenOf: (user: string) => string,
   contexts: KubeconfigContext[],
-) {
-  return stringify({
+): string {
+  const yaml = stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: contexts.map((c) => ({
@@ -30,9 +32,6 @@ export function kubeconfigYaml(
     })),
     'current-context': contexts[0]?.context ?? '',
   });
-}
-
-export function writeKubeconfigFile(path: string, yaml: string): string {
   writeFileSync(path, yaml);
   return path;
 }

@@ -18,7 +18,30 @@ export interface ResourceType {
 
 const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+/** A built-in kind with no subresources, as the kinds the chart renders besides workloads are. */
+const plain = (group: string, resource: string, kind: string, shortNames?: string[]): ResourceType => ({
+  group,
+  version: 'v1',
+  resource,
+  kind,
+  namespaced: true,
+  verbs: all,
+  subresources: [],
+  ...(shortNames ? { shortNames } : {}),
+  hasStatus: false,
+});
+
 export const BUILT_IN: ResourceType[] = [
+  // The chart's other kinds, for helm's `--dry-run=server` (mapping each manifest through
+  // discovery, GET of each object, a `lookup`): pkg/registry/core/{secret,configmap,serviceaccount},
+  // pkg/registry/networking/networkpolicy, pkg/registry/rbac/{role,rolebinding}. Simplification:
+  // serviceaccounts/token is not served.
+  plain('', 'secrets', 'Secret'),
+  plain('', 'configmaps', 'ConfigMap', ['cm']),
+  plain('', 'serviceaccounts', 'ServiceAccount', ['sa']),
+  plain('networking.k8s.io', 'networkpolicies', 'NetworkPolicy', ['netpol']),
+  plain('rbac.authorization.k8s.io', 'roles', 'Role'),
+  plain('rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding'),
   {
     group: '',
     version: 'v1',
