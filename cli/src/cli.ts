@@ -16,9 +16,14 @@ const [{ CommanderError }, { buildProgram }, { EXIT }, { removeAll }] = await Pr
   import('./experiments/cleanup.js'),
 ]);
 
-// Ctrl-C: take every injected fault back before leaving.
+// Ctrl-C: take every injected fault back and stop the traffic before leaving, and say so in one line.
 process.once('SIGINT', () => {
-  void removeAll().finally(() => process.exit(130));
+  void removeAll().then((cleaned) => {
+    process.stderr.write(
+      `chaosctl: interrupted${cleaned.length ? `: ${cleaned.join(', ')}; no report written` : ''}\n`,
+    );
+    process.exit(130);
+  });
 });
 
 await buildProgram()

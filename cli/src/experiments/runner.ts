@@ -92,9 +92,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     events,
   };
 
-  let load: LoadGenerator | undefined;
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
+  let stopLoad: (() => Promise<void>) | undefined;
   try {
     const injection = await backend.injection(spec);
     await steadyState(driver, target);
@@ -108,7 +108,10 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       driver.url('inventory-service'),
     ]);
     const stockBefore = await stockTotals(inventoryUrl);
-    load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
+    const load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
+    stopLoad = track('stopped the traffic to order-service', async () => {
+      await load.stop();
+    });
     load.start();
     breakers = new BreakerWatch(orderUrl);
     breakers.start();
@@ -117,7 +120,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 
     const before = await driver.replicas(target);
     // Registered before injection: Ctrl-C, an error or a timeout mid-injection still takes it back.
-    remove = track(() => injection.remove());
+    remove = track(`removed the ${spec.type} (${fault.describe()})`, () => injection.remove());
     const injectedAt = Date.now();
     const injected = await injection.inject();
     result.fault.injectedAt = new Date(injectedAt).toISOString();
@@ -154,8 +157,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     result.fault.removedAt = new Date(endedAt).toISOString();
 
     await sleep(opts.cooldownMs);
+    // stop() is idempotent: the tracked stop only forgets the traffic once its samples are in.
     const samples = await load.stop();
-    load = undefined;
+    await stopLoad();
     breakers.stop();
     if ((breakers.openedAt ?? 0) >= injectedAt) {
       milestones.breakerOpenedAt = breakers.openedAt;
@@ -234,7 +238,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     event(`${result.status}: ${result.error}`);
   } finally {
     await remove?.().catch((error: Error) => event(`error: removing the fault failed: ${error.message}`));
-    await load?.stop();
+    await stopLoad?.();
     breakers?.stop();
     result.finishedAt = new Date().toISOString();
   }
