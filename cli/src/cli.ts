@@ -30,11 +30,12 @@ await buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     if (error instanceof CommanderError) {
-      // Commander already printed its one line (or the help); help and version are not errors.
+      // Commander already printed its one line (commands/index.ts) or the help; help and version are not errors.
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
     const exitCode = (error as { exitCode?: number }).exitCode;
-    process.stderr.write(`chaosctl: ${(error as Error).message}\n`);
+    // One line, whatever the message carries (JSON.parse quotes the file's own line breaks).
+    process.stderr.write(`chaosctl: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exitCode = exitCode === EXIT.usage || exitCode === EXIT.unreachable ? exitCode : EXIT.failed;
   });
