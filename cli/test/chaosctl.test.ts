@@ -109,6 +109,10 @@ describe('chaosctl with the local driver', () => {
     });
     expect(result.recovery.totalMs).toBeGreaterThan(0);
     expect(result.recovery.totalMs).toBeLessThan(30_000);
+    // The platform's first orders warm it up outside the baseline, which shows its seconds' p95.
+    expect(result.traffic.warmup.requests).toBeGreaterThan(0);
+    expect(result.traffic.before.requests).toBeGreaterThan(0);
+    expect(result.traffic.beforeP95BySecondMs.length).toBeGreaterThan(0);
     expect(result.integrity).toMatchObject({ passed: true, stockConserved: true });
     expect(result.integrity.acknowledged).toBeGreaterThan(10);
     const restarts = (s: typeof before) =>

@@ -73,7 +73,11 @@ export function experimentOptions(command: Command): Command {
     )
     .addOption(stateDirOption())
     .option('--rps <n>', 'order traffic while the experiment runs, requests per second', numeric, 50)
-    .option('--warmup <duration>', 'traffic before the fault (the baseline)', '3s')
+    .option(
+      '--warmup <duration>',
+      'the baseline: traffic before the fault, after a warm-up of 1-5 s that no window counts',
+      '3s',
+    )
     .option('--cooldown <duration>', 'traffic after the fault', '3s')
     .option(
       '--retries <n>',

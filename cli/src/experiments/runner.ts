@@ -9,6 +9,7 @@ import { UnsupportedFaultError } from '../errors.js';
 import { faultOf } from '../faults/registry.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
 import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
+import { warmUp } from '../traffic/warmup.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
@@ -112,10 +113,13 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     stopLoad = track('stopped the traffic to order-service', async () => {
       await load.stop();
     });
+    const trafficFrom = Date.now();
     load.start();
     breakers = new BreakerWatch(orderUrl);
     breakers.start();
     event(`traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry)}` : ''}`);
+    const baselineFrom = await warmUp(load.samples, trafficFrom);
+    event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
     await sleep(opts.warmupMs);
 
     const before = await driver.replicas(target);
@@ -167,11 +171,13 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     }
     event(`traffic stopped: ${samples.length} requests`);
 
-    const windows = attribute(samples, injectedAt, endedAt);
+    const windows = attribute(samples, injectedAt, endedAt, baselineFrom);
     result.traffic = {
       rps: opts.rps,
       retry: opts.retry,
+      warmup: windowStats(windows.warmup),
       before: windowStats(windows.before),
+      beforeP95BySecondMs: timeline(windows.before, baselineFrom, 1000).map((second) => second.p95Ms),
       during: windowStats(windows.during),
       after: windowStats(windows.after),
       replicas: replicaTraffic(samples, startedAt, 1000),
