@@ -113,6 +113,10 @@ describe('chaosctl with the local driver', () => {
     expect(result.traffic.warmup.requests).toBeGreaterThan(0);
     expect(result.traffic.before.requests).toBeGreaterThan(0);
     expect(result.traffic.beforeP95BySecondMs.length).toBeGreaterThan(0);
+    // Spread over the replicas before the fault, as a Service spreads a population of clients.
+    const shares = Object.values(result.traffic.replicas.beforeShare) as number[];
+    expect(shares.length).toBeGreaterThanOrEqual(2);
+    for (const share of shares) expect(share).toBeGreaterThan(0.25);
     expect(result.integrity).toMatchObject({ passed: true, stockConserved: true });
     expect(result.integrity.acknowledged).toBeGreaterThan(10);
     const restarts = (s: typeof before) =>

@@ -85,7 +85,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       before: windowStats([]),
       during: windowStats([]),
       after: windowStats([]),
-      replicas: { totals: {}, series: [] },
+      replicas: { totals: {}, beforeShare: {}, series: [] },
     },
     integrity: null,
     thresholds: [],
@@ -180,7 +180,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       beforeP95BySecondMs: timeline(windows.before, baselineFrom, 1000).map((second) => second.p95Ms),
       during: windowStats(windows.during),
       after: windowStats(windows.after),
-      replicas: replicaTraffic(samples, startedAt, 1000),
+      replicas: replicaTraffic(samples, windows.before, startedAt, 1000),
     };
     // 100 ms buckets: a kill's dip and a breaker's second are visible.
     result.timeline = timeline(samples, startedAt, 100);
