@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { runChaosctl } from '../test/harness.js';
 
 const cli = resolve(import.meta.dirname, '../dist/cli.js');
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-cli-'));
@@ -53,18 +54,7 @@ describe('chaosctl start-up', () => {
   });
 });
 
-async function chaosctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, NO_COLOR: '1' },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+const chaosctl = (args: string[]) => runChaosctl(args, { cwd: work, timeoutMs: 30_000 });
 
 describe('chaosctl usage messages', () => {
   it.each([
