@@ -60,6 +60,7 @@ describe('chaosctl usage messages', () => {
   it.each([
     [['network-delay', '--service', 'order-service', '--latency', '1s', '--bogus'], 'chaosctl network-delay'],
     [['local', 'up', '--bogus'], 'chaosctl local up'],
+    [['local', '--bogus'], 'chaosctl local'],
     [['--bogus'], 'chaosctl'],
   ])('an unknown flag is one line naming the command (%j), exit 2', async (args, command) => {
     const run = await chaosctl(args);

@@ -15,15 +15,19 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride();
   // addCommand, unlike command(), does not pass on exitOverride and the output configuration.
-  const add = (parent: Command, child: Command) =>
+  const add = (parent: Command, child: Command) => {
     parent.addCommand(child.copyInheritedSettings(parent).configureOutput({ outputError: usageLine(child) }));
+    return child;
+  };
+  program.configureOutput({ outputError: usageLine(program) });
   for (const each of FAULTS) add(program, fault.command(each as never));
   for (const module of [runAll, report]) add(program, module.command());
-  const local = program
-    .command('local')
-    .description('the platform as local processes: the no-cluster stand-in');
+  const local = add(
+    program,
+    new Command('local').description('the platform as local processes: the no-cluster stand-in'),
+  );
   for (const module of [localUp, localStatus, localDown]) add(local, module.command());
-  return program.configureOutput({ outputError: usageLine(program) });
+  return program;
 }
 
 /** Commander's "error: unknown option '--bogus'" as chaosctl's one line, naming the command's help. */
