@@ -278,7 +278,7 @@ describe('chaosctl with the local driver', () => {
     expect(run.stdout).toMatch(/FAIL/);
     // The experiment's own line says which limit it broke.
     expect(run.stderr).toMatch(
-      /pod-kill inventory-service: FAIL, .*\(capacity-restored [\d.]+ m?s over 1 ms/,
+      /pod-kill inventory-service: FAIL, .*\(capacity-restored: measured [\d.]+ m?s, limit 1 ms/,
     );
     const junit = readFileSync(join(work, 'impossible/chaos-junit.xml'), 'utf8');
     expect(junit).toMatch(/<failure message="capacity-restored: measured [\d.]+ m?s, limit 1 ms"/);
