@@ -1,11 +1,12 @@
 // The entry point loads only what a command needs: @kubernetes/client-node (most of chaosctl's
 // start-up) is for the kubernetes driver alone.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { runChaosctl } from '../test/harness.js';
 
 const cli = resolve(import.meta.dirname, '../dist/cli.js');
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-cli-'));
@@ -51,4 +52,48 @@ describe('chaosctl start-up', () => {
     expect(run.stderr).toMatch(said);
     expect(/loads @kubernetes\/client-node/.test(run.stderr)).toBe(loads);
   });
+});
+
+const chaosctl = (args: string[]) => runChaosctl(args, { cwd: work, timeoutMs: 30_000 });
+
+describe('chaosctl usage messages', () => {
+  it.each([
+    [['network-delay', '--service', 'order-service', '--latency', '1s', '--bogus'], 'chaosctl network-delay'],
+    [['local', 'up', '--bogus'], 'chaosctl local up'],
+    [['local', '--bogus'], 'chaosctl local'],
+    [['--bogus'], 'chaosctl'],
+  ])('an unknown flag is one line naming the command (%j), exit 2', async (args, command) => {
+    const run = await chaosctl(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`chaosctl: unknown option '--bogus' (see ${command} --help)\n`);
+  });
+
+  it('a malformed report is refused in one line, exit 2', async () => {
+    const file = join(work, 'broken.json');
+    writeFileSync(file, '{\n  "schemaVersion": x\n}\n');
+    const run = await chaosctl(['report', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^chaosctl: cannot use .*broken\.json: .*JSON.*\n$/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    ['network-delay', ['--service', '--latency', '--duration']],
+    ['pod-kill', ['--service', '--count']],
+    ['run-all', ['--suite', '--sla']],
+  ])(
+    '%s --help lists its own options before the common ones, and --report-dir names HTML',
+    async (command, own) => {
+      const { stdout } = await chaosctl([command, '--help']);
+      const common = stdout.indexOf('Common options:');
+      expect(common).toBeGreaterThan(0);
+      for (const flag of own) {
+        const at = stdout.indexOf(`  ${flag} `);
+        expect(at).toBeGreaterThan(0);
+        expect(at).toBeLessThan(common);
+      }
+      expect(stdout.indexOf('  --driver ')).toBeGreaterThan(common);
+      expect(stdout).toMatch(/--report-dir <dir>\s+where the JSON, JUnit and HTML reports go/);
+    },
+  );
 });

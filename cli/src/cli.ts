@@ -16,20 +16,26 @@ const [{ CommanderError }, { buildProgram }, { EXIT }, { removeAll }] = await Pr
   import('./experiments/cleanup.js'),
 ]);
 
-// Ctrl-C: take every injected fault back before leaving.
+// Ctrl-C: take every injected fault back and stop the traffic before leaving, and say so in one line.
 process.once('SIGINT', () => {
-  void removeAll().finally(() => process.exit(130));
+  void removeAll().then((cleaned) => {
+    process.stderr.write(
+      `chaosctl: interrupted${cleaned.length ? `: ${cleaned.join(', ')}; no report written` : ''}\n`,
+    );
+    process.exit(130);
+  });
 });
 
 await buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     if (error instanceof CommanderError) {
-      // Commander already printed its one line (or the help); help and version are not errors.
+      // Commander already printed its one line (commands/index.ts) or the help; help and version are not errors.
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
     const exitCode = (error as { exitCode?: number }).exitCode;
-    process.stderr.write(`chaosctl: ${(error as Error).message}\n`);
+    // One line, whatever the message carries (JSON.parse quotes the file's own line breaks).
+    process.stderr.write(`chaosctl: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exitCode = exitCode === EXIT.usage || exitCode === EXIT.unreachable ? exitCode : EXIT.failed;
   });

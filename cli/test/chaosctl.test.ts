@@ -1,12 +1,21 @@
 // chaosctl end to end: the real CLI against the real services, run by `chaosctl local up`.
 // Short faults, low rates; everything started here is stopped in afterAll.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { alive } from '../src/drivers/local/platform.js';
+import { REPORT_FILES } from '../src/reporters/write.js';
 import { cli, freeBasePort, localUp, repoRoot, runChaosctl, testTraffic, validateReport } from './harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-test-'));
@@ -41,12 +50,12 @@ async function status() {
 
 /**
  * Starts a minute-long network-delay, runs `whileInjected` once the fault is on, then presses
- * Ctrl-C and resolves with chaosctl's exit code.
+ * Ctrl-C and resolves with chaosctl's exit code and what it wrote on stderr.
  */
 async function interruptOnceInjected(
   args: string[],
   whileInjected: () => Promise<void>,
-): Promise<number | null> {
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(
     process.execPath,
     [cli, 'network-delay', '--latency', '300ms', '--duration', '60s', ...args],
@@ -64,7 +73,7 @@ async function interruptOnceInjected(
   } finally {
     child.kill('SIGINT');
   }
-  return new Promise((done) => child.once('exit', (code) => done(code)));
+  return new Promise((done) => child.once('exit', (code) => done({ code, stderr })));
 }
 
 beforeAll(async () => {
@@ -100,6 +109,14 @@ describe('chaosctl with the local driver', () => {
     });
     expect(result.recovery.totalMs).toBeGreaterThan(0);
     expect(result.recovery.totalMs).toBeLessThan(30_000);
+    // The platform's first orders warm it up outside the baseline, which shows its seconds' p95.
+    expect(result.traffic.warmup.requests).toBeGreaterThan(0);
+    expect(result.traffic.before.requests).toBeGreaterThan(0);
+    expect(result.traffic.beforeP95BySecondMs.length).toBeGreaterThan(0);
+    // Spread over the replicas before the fault, as a Service spreads a population of clients.
+    const shares = Object.values(result.traffic.replicas.beforeShare) as number[];
+    expect(shares.length).toBeGreaterThanOrEqual(2);
+    for (const share of shares) expect(share).toBeGreaterThan(0.25);
     expect(result.integrity).toMatchObject({ passed: true, stockConserved: true });
     expect(result.integrity.acknowledged).toBeGreaterThan(10);
     const restarts = (s: typeof before) =>
@@ -342,15 +359,23 @@ describe('chaosctl with the local driver', () => {
     await validJunit(join(work, 'suite/chaos-junit.xml'));
   }, 90_000);
 
-  it('removes the injected latency when interrupted with Ctrl-C', async () => {
+  it('removes the injected latency when interrupted with Ctrl-C, says so, and leaves no stale report', async () => {
+    const reports = join(work, 'interrupted');
+    mkdirSync(reports, { recursive: true });
+    for (const file of Object.values(REPORT_FILES)) writeFileSync(join(reports, file), 'an earlier run');
     const interrupted = await interruptOnceInjected(
       ['--service', 'inventory-service', ...experiment('interrupted')],
       async () => {
         expect((await status()).faults).toHaveLength(1);
       },
     );
-    expect(interrupted).toBe(130);
+    expect(interrupted.code).toBe(130);
     expect((await status()).faults).toEqual([]);
+    const said = interrupted.stderr.trimEnd().split('\n').at(-1);
+    expect(said).toMatch(
+      /^chaosctl: interrupted: removed the network-delay \(300 ms .* inventory-service .*\), stopped the traffic to order-service; no report written$/,
+    );
+    expect(readdirSync(reports)).toEqual([]);
   }, 60_000);
 
   it('says what it would break on --dry-run and breaks nothing', async () => {

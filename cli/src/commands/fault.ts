@@ -5,9 +5,9 @@ import { faultCommand, type TargetFlags, targetFrom } from './options.js';
 import { type CommonOptions, runExperiments } from './run-experiments.js';
 
 export const command = (fault: Fault) =>
-  fault
-    .flags(faultCommand(fault.name, fault.summary))
-    .action((flags: CommonOptions & TargetFlags & Record<string, unknown>) => run(fault, flags));
+  faultCommand(fault).action((flags: CommonOptions & TargetFlags & Record<string, unknown>) =>
+    run(fault, flags),
+  );
 
 export async function run(fault: Fault, flags: CommonOptions & TargetFlags & Record<string, unknown>) {
   const spec = { type: fault.name, ...targetFrom(flags), ...fault.fromFlags(flags) };

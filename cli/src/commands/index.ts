@@ -13,15 +13,26 @@ export function buildProgram(): Command {
   const program = new Command('chaosctl')
     .description('Chaos experiments against the chaos-platform services: break, measure recovery, gate CI')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  // addCommand, unlike command(), does not pass on exitOverride and the help-after-error line.
-  const add = (parent: Command, child: Command) => parent.addCommand(child.copyInheritedSettings(parent));
+  // addCommand, unlike command(), does not pass on exitOverride and the output configuration.
+  const add = (parent: Command, child: Command) => {
+    parent.addCommand(child.copyInheritedSettings(parent).configureOutput({ outputError: usageLine(child) }));
+    return child;
+  };
+  program.configureOutput({ outputError: usageLine(program) });
   for (const each of FAULTS) add(program, fault.command(each as never));
   for (const module of [runAll, report]) add(program, module.command());
-  const local = program
-    .command('local')
-    .description('the platform as local processes: the no-cluster stand-in');
+  const local = add(
+    program,
+    new Command('local').description('the platform as local processes: the no-cluster stand-in'),
+  );
   for (const module of [localUp, localStatus, localDown]) add(local, module.command());
   return program;
 }
+
+/** Commander's "error: unknown option '--bogus'" as chaosctl's one line, naming the command's help. */
+const usageLine = (command: Command) => (message: string, write: (text: string) => void) => {
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  write(`chaosctl: ${message.replace(/^error: /, '').trim()} (see ${path.join(' ')} --help)\n`);
+};

@@ -5,6 +5,7 @@ import { parseSelector } from '../drivers/kubernetes/selectors.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_THRESHOLDS, numeric, TARGET_NAME } from '../experiments/fields.js';
 import type { Thresholds } from '../experiments/spec.js';
+import type { Fault } from '../faults/fault.js';
 import { DEFAULT_AGENT_IMAGE } from '../faults/network-delay/spec.js';
 
 export const positiveInt = (name: string) => (value: string) => {
@@ -28,7 +29,9 @@ export const stateDirOption = () =>
 
 /** Options every experiment command takes. */
 export function experimentOptions(command: Command): Command {
+  // After a command's own options in --help: what every experiment command shares.
   return command
+    .optionsGroup('Common options:')
     .addOption(
       new Option('--driver <driver>', 'where the platform runs')
         .choices(['local', 'kubernetes'])
@@ -70,7 +73,11 @@ export function experimentOptions(command: Command): Command {
     )
     .addOption(stateDirOption())
     .option('--rps <n>', 'order traffic while the experiment runs, requests per second', numeric, 50)
-    .option('--warmup <duration>', 'traffic before the fault (the baseline)', '3s')
+    .option(
+      '--warmup <duration>',
+      'the baseline: traffic before the fault, after a warm-up of 1-5 s that no window counts',
+      '3s',
+    )
     .option('--cooldown <duration>', 'traffic after the fault', '3s')
     .option(
       '--retries <n>',
@@ -79,7 +86,7 @@ export function experimentOptions(command: Command): Command {
       0,
     )
     .option('--retry-backoff <duration>', 'wait before the first retry, doubled for each next one', '50ms')
-    .option('--report-dir <dir>', 'where the JSON and JUnit reports go', 'reports')
+    .option('--report-dir <dir>', 'where the JSON, JUnit and HTML reports go', 'reports')
     .option('--json', 'print the JSON report on stdout and nothing else', false)
     .option('--dry-run', 'say what would be broken, break nothing', false)
     .option('--allow-outage', 'allow faults that take every replica of a service down', false)
@@ -138,9 +145,14 @@ function thresholdsFrom(opts: ThresholdFlags): Thresholds {
   };
 }
 
-/** --service, --workload and the thresholds: what every single-fault command adds to the experiment options. */
-export function faultCommand(name: string, description: string): Command {
-  return thresholdOptions(experimentOptions(new Command(name).description(description)))
+/**
+ * A fault's command: --service, --workload and the fault's own flags first in --help, then the
+ * thresholds, then the options every experiment command shares.
+ */
+export function faultCommand(fault: Fault): Command {
+  const command = new Command(fault.name)
+    .description(fault.summary)
+    .optionsGroup('Target and fault:')
     .addOption(
       new Option(
         '--service <service>',
@@ -153,6 +165,7 @@ export function faultCommand(name: string, description: string): Command {
         'the workload whose desired replicas define capacity: deployment/<name> or statefulset/<name> (default: found from the pods)',
       ),
     );
+  return experimentOptions(thresholdOptions(fault.flags(command).optionsGroup('Thresholds:')));
 }
 
 export interface TargetFlags extends ThresholdFlags {

@@ -12,17 +12,17 @@ type Flags = CommonOptions & { suite: string; sla?: string };
 
 export const command = () =>
   experimentOptions(
-    new Command('run-all').description('run every experiment of a suite, one after another, into one report'),
-  )
-    .option('--suite <file>', 'suite YAML', DEFAULT_SUITE)
-    .option(
-      '--sla <duration>',
-      "override every experiment's recovery limit (capacity restored, user-facing recovery)",
-    )
-    .action((opts: Flags, command: Command) =>
-      // Suite values apply unless the flag was given explicitly.
-      run(opts, (name) => ['cli', 'env'].includes(command.getOptionValueSource(name) as string)),
-    );
+    new Command('run-all')
+      .description('run every experiment of a suite, one after another, into one report')
+      .option('--suite <file>', 'suite YAML', DEFAULT_SUITE)
+      .option(
+        '--sla <duration>',
+        "override every experiment's recovery limit (capacity restored, user-facing recovery)",
+      ),
+  ).action((opts: Flags, command: Command) =>
+    // Suite values apply unless the flag was given explicitly.
+    run(opts, (name) => ['cli', 'env'].includes(command.getOptionValueSource(name) as string)),
+  );
 
 export async function run(opts: Flags, given: (option: string) => boolean): Promise<void> {
   const suite = loadSuite(opts.suite);

@@ -16,7 +16,7 @@ import { faultOf } from '../faults/registry.js';
 import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
 import { describeBroken, renderSummary } from '../reporters/summary.js';
-import { writeReports } from '../reporters/write.js';
+import { removeReports, writeReports } from '../reporters/write.js';
 import { VERSION } from '../version.js';
 import { flagOf, parseSelectors, parseUrls } from './options.js';
 
@@ -102,6 +102,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     }
     // Before any fault: where it will land.
     process.stderr.write(`chaosctl: acting on ${where}, faults through the ${backend.name} backend\n`);
+    removeReports(opts.reportDir);
   } catch (error) {
     driver.close();
     throw error;

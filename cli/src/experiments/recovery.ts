@@ -7,20 +7,27 @@ import { buckets, failed, type WindowStats, windowStats } from '../traffic/stats
 const completedAt = (s: Sample) => s.completedAt;
 
 /**
- * The three windows. A request counts toward the fault when it was in flight at any moment the
+ * The three windows, and the warm-up before them (due before `baselineFrom`, done before the
+ * injection), which no window counts. A request counts toward the fault when it was in flight at any moment the
  * fault was active: due before the end and completed at or after injection. So the request that
  * dies with a killed replica counts in `during`, even though it was due just before the kill.
  */
-export function attribute(samples: readonly Sample[], injectedAt: number, endedAt: number) {
+export function attribute(
+  samples: readonly Sample[],
+  injectedAt: number,
+  endedAt: number,
+  baselineFrom = Number.NEGATIVE_INFINITY,
+) {
+  const warmup: Sample[] = [];
   const before: Sample[] = [];
   const during: Sample[] = [];
   const after: Sample[] = [];
   for (const s of samples) {
-    if (completedAt(s) < injectedAt) before.push(s);
+    if (completedAt(s) < injectedAt) (s.dueAt < baselineFrom ? warmup : before).push(s);
     else if (s.dueAt < endedAt) during.push(s);
     else after.push(s);
   }
-  return { before, during, after };
+  return { warmup, before, during, after };
 }
 
 export interface Phases {

@@ -40,7 +40,11 @@ export interface ExperimentResult {
     rps: number;
     /** The client's retries; absent from reports written before chaosctl could retry (none did). */
     retry?: RetryPolicy;
+    /** The warm-up before the baseline, which no window counts (absent from reports before it). */
+    warmup?: WindowStats;
     before: WindowStats;
+    /** The before window's p95 in each of its seconds: a steady baseline is a flat row. */
+    beforeP95BySecondMs?: number[];
     during: WindowStats;
     after: WindowStats;
     /** Answers per replica (X-Served-By), in total and per second. */

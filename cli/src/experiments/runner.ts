@@ -9,6 +9,7 @@ import { UnsupportedFaultError } from '../errors.js';
 import { faultOf } from '../faults/registry.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
 import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
+import { warmUp } from '../traffic/warmup.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
@@ -84,7 +85,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       before: windowStats([]),
       during: windowStats([]),
       after: windowStats([]),
-      replicas: { totals: {}, series: [] },
+      replicas: { totals: {}, beforeShare: {}, series: [] },
     },
     integrity: null,
     thresholds: [],
@@ -92,9 +93,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     events,
   };
 
-  let load: LoadGenerator | undefined;
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
+  let stopLoad: (() => Promise<void>) | undefined;
   try {
     const injection = await backend.injection(spec);
     await steadyState(driver, target);
@@ -108,16 +109,22 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       driver.url('inventory-service'),
     ]);
     const stockBefore = await stockTotals(inventoryUrl);
-    load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
+    const load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
+    stopLoad = track('stopped the traffic to order-service', async () => {
+      await load.stop();
+    });
+    const trafficFrom = Date.now();
     load.start();
     breakers = new BreakerWatch(orderUrl);
     breakers.start();
     event(`traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry)}` : ''}`);
+    const baselineFrom = await warmUp(load.samples, trafficFrom);
+    event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
     await sleep(opts.warmupMs);
 
     const before = await driver.replicas(target);
     // Registered before injection: Ctrl-C, an error or a timeout mid-injection still takes it back.
-    remove = track(() => injection.remove());
+    remove = track(`removed the ${spec.type} (${fault.describe()})`, () => injection.remove());
     const injectedAt = Date.now();
     const injected = await injection.inject();
     result.fault.injectedAt = new Date(injectedAt).toISOString();
@@ -154,8 +161,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     result.fault.removedAt = new Date(endedAt).toISOString();
 
     await sleep(opts.cooldownMs);
+    // stop() is idempotent: the tracked stop only forgets the traffic once its samples are in.
     const samples = await load.stop();
-    load = undefined;
+    await stopLoad();
     breakers.stop();
     if ((breakers.openedAt ?? 0) >= injectedAt) {
       milestones.breakerOpenedAt = breakers.openedAt;
@@ -163,14 +171,16 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     }
     event(`traffic stopped: ${samples.length} requests`);
 
-    const windows = attribute(samples, injectedAt, endedAt);
+    const windows = attribute(samples, injectedAt, endedAt, baselineFrom);
     result.traffic = {
       rps: opts.rps,
       retry: opts.retry,
+      warmup: windowStats(windows.warmup),
       before: windowStats(windows.before),
+      beforeP95BySecondMs: timeline(windows.before, baselineFrom, 1000).map((second) => second.p95Ms),
       during: windowStats(windows.during),
       after: windowStats(windows.after),
-      replicas: replicaTraffic(samples, startedAt, 1000),
+      replicas: replicaTraffic(samples, windows.before, startedAt, 1000),
     };
     // 100 ms buckets: a kill's dip and a breaker's second are visible.
     result.timeline = timeline(samples, startedAt, 100);
@@ -234,7 +244,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     event(`${result.status}: ${result.error}`);
   } finally {
     await remove?.().catch((error: Error) => event(`error: removing the fault failed: ${error.message}`));
-    await load?.stop();
+    await stopLoad?.();
     breakers?.stop();
     result.finishedAt = new Date().toISOString();
   }

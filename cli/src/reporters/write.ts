@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
@@ -27,4 +27,12 @@ export function writeReports(report: Report, dir: string): WrittenReports {
   writeFileSync(junit, renderJunit(report));
   writeFileSync(html, renderHtml(report));
   return { json, junit, html };
+}
+
+/**
+ * Removes the reports an earlier run left in `dir`, so that a run interrupted before it writes its
+ * own leaves none rather than the previous run's looking current.
+ */
+export function removeReports(dir: string): void {
+  for (const file of Object.values(REPORT_FILES)) rmSync(join(dir, file), { force: true });
 }

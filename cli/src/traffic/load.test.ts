@@ -139,6 +139,33 @@ describe('LoadGenerator', () => {
     expect(samples.every((s) => s.servedBy === 'order-service-7')).toBe(true);
   });
 
+  it('spreads its orders over replicas that a Service balances by connection', async () => {
+    // As kube-proxy and the local supervisor do: each new connection goes to the next replica.
+    let connections = 0;
+    const replicaOf = new WeakMap<object, string>();
+    const front = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(201, { 'content-type': 'application/json', 'x-served-by': replicaOf.get(req.socket) });
+        res.end('{"id":"order-1"}');
+      });
+    });
+    front.on('connection', (socket) => replicaOf.set(socket, `replica-${connections++ % 3}`));
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (front.address() as AddressInfo).port;
+      const samples = await run(new LoadGenerator({ url: `http://127.0.0.1:${port}`, rps: 100 }), 2000);
+      const counts = new Map<string, number>();
+      for (const s of samples) counts.set(s.servedBy ?? 'none', (counts.get(s.servedBy ?? 'none') ?? 0) + 1);
+      // Few keep-alive connections would leave one replica with all of them.
+      expect([...counts.keys()].sort()).toEqual(['replica-0', 'replica-1', 'replica-2']);
+      for (const count of counts.values()) expect(count / samples.length).toBeGreaterThan(0.2);
+    } finally {
+      front.closeAllConnections();
+      await new Promise((resolve) => front.close(resolve));
+    }
+  });
+
   it('fails what exceeds maxInFlight at once and what gets no answer at its timeout', async () => {
     const held: ServerResponse[] = [];
     handle = (_req, res) => held.push(res);

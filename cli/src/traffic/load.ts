@@ -87,7 +87,14 @@ export class LoadGenerator {
     this.periodMs = 1000 / opts.rps;
     // Keep-alive connections, opened as the load needs them and never more than the requests that
     // may be in flight; undici's request() costs a fraction of fetch() per request (measured).
-    this.pool = new Pool(opts.url, { connections: opts.maxInFlight ?? 2000, pipelining: 1 });
+    // A Service balances connections, not requests: on a few long-lived ones one replica took
+    // ~100% of the traffic. Each connection closes after a tenth of a second's worth of the rate,
+    // so that about ten new ones a second spread the load as a population of clients would.
+    this.pool = new Pool(opts.url, {
+      connections: opts.maxInFlight ?? 2000,
+      pipelining: 1,
+      maxRequestsPerClient: Math.ceil(opts.rps / 10),
+    });
   }
 
   start(): void {

@@ -121,15 +121,16 @@ describe('timeline', () => {
 });
 
 describe('replicaTraffic', () => {
-  it('counts answers per replica in total and per bucket, unknown when the answer did not say', () => {
+  it("counts answers per replica in total and per bucket, each one's share before the fault, unknown when the answer did not say", () => {
     const samples = [
       sample(0, 1, 201, 'order-service-0'),
       sample(50, 1, 201, 'order-service-1'),
       sample(120, 1, 201, 'order-service-0'),
       sample(130, 1, 0),
     ];
-    expect(replicaTraffic(samples, 0, 100)).toEqual({
+    expect(replicaTraffic(samples, samples.slice(0, 3), 0, 100)).toEqual({
       totals: { 'order-service-0': 2, 'order-service-1': 1, unknown: 1 },
+      beforeShare: { 'order-service-0': 0.667, 'order-service-1': 0.333 },
       series: [
         { second: 0, counts: { 'order-service-0': 1, 'order-service-1': 1 } },
         { second: 0.1, counts: { 'order-service-0': 1, unknown: 1 } },

@@ -110,26 +110,35 @@ export function timeline(samples: readonly Sample[], origin: number, bucketMs = 
     }));
 }
 
-/**
- * Traffic per replica (from X-Served-By): answers each replica gave and, per bucket of `bucketMs`
- * by due time, how many. Requests with no answer, or from a service that does not say, count under
- * "unknown".
- */
-export function replicaTraffic(samples: readonly Sample[], origin: number, bucketMs = 1000) {
-  const totals: Record<string, number> = {};
+/** Answers per replica (from X-Served-By); no answer, or a service that does not say: "unknown". */
+function perReplica(samples: readonly Sample[]): Record<string, number> {
+  const counts: Record<string, number> = {};
   for (const sample of samples) {
     const replica = sample.servedBy ?? 'unknown';
-    totals[replica] = (totals[replica] ?? 0) + 1;
+    counts[replica] = (counts[replica] ?? 0) + 1;
   }
+  return counts;
+}
+
+/**
+ * Traffic per replica: answers each replica gave, each one's share of the `before` window's (how
+ * evenly the load was spread before any fault), and, per bucket of `bucketMs` by due time, how many.
+ */
+export function replicaTraffic(
+  samples: readonly Sample[],
+  before: readonly Sample[],
+  origin: number,
+  bucketMs = 1000,
+) {
+  const totals = perReplica(samples);
+  const beforeShare = Object.fromEntries(
+    Object.entries(perReplica(before)).map(([replica, n]) => [
+      replica,
+      Math.round((n / before.length) * 1000) / 1000,
+    ]),
+  );
   const series = [...buckets(samples, origin, bucketMs).entries()]
     .sort(([a], [b]) => a - b)
-    .map(([index, bucket]) => {
-      const counts: Record<string, number> = {};
-      for (const sample of bucket) {
-        const replica = sample.servedBy ?? 'unknown';
-        counts[replica] = (counts[replica] ?? 0) + 1;
-      }
-      return { second: Math.round(index * bucketMs) / 1000, counts };
-    });
-  return { totals, series };
+    .map(([index, bucket]) => ({ second: Math.round(index * bucketMs) / 1000, counts: perReplica(bucket) }));
+  return { totals, beforeShare, series };
 }

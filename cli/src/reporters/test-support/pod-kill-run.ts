@@ -69,7 +69,7 @@ export function podKill(name: string, outageMs: number, maxErrorRate = 0.18): Ex
       before: windowStats(windows.before),
       during,
       after: windowStats(windows.after),
-      replicas: replicaTraffic(samples, T0, 1000),
+      replicas: replicaTraffic(samples, windows.before, T0, 1000),
     },
     integrity: {
       acknowledged,
