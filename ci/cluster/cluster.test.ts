@@ -153,12 +153,6 @@ describe('the pipeline on it (ci/*.sh, CI_CLUSTER=chaos-node)', () => {
         !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     );
     expect(notReady.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual([]);
-    // The services waited for PostgreSQL instead of exiting into the kubelet's restart back-off.
-    const restarted = pods.items.flatMap(
-      (p: { metadata: { name: string }; status: { containerStatuses?: Array<{ restartCount: number }> } }) =>
-        (p.status.containerStatuses ?? []).some((c) => c.restartCount > 0) ? [p.metadata.name] : [],
-    );
-    expect(restarted).toEqual([]);
     const claim = await kubeJson('get', 'pvc', '-n', namespace, 'data-chaos-platform-postgresql-0');
     expect(claim.status.phase).toBe('Bound');
     const services = ['order-service', 'inventory-service', 'notification-service'];
@@ -168,6 +162,12 @@ describe('the pipeline on it (ci/*.sh, CI_CLUSTER=chaos-node)', () => {
         return `${service}=http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}`;
       }),
     );
+    // The services waited for PostgreSQL instead of exiting into the kubelet's restart back-off.
+    const restarted = pods.items.flatMap(
+      (p: { metadata: { name: string }; status: { containerStatuses?: Array<{ restartCount: number }> } }) =>
+        (p.status.containerStatuses ?? []).some((c) => c.restartCount > 0) ? [p.metadata.name] : [],
+    );
+    expect(restarted).toEqual([]);
   }, 900_000);
 });
 
