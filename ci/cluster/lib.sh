@@ -55,19 +55,11 @@ EOF
   )
 }
 
-# running <name>: the component's recorded process is alive.
-running() {
-  local pid
-  pid="$(cat "$CLUSTER_RUN/pids/$1.pid" 2>/dev/null)" || return 1
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
-}
-
 # start <name> <command...>: starts a component in the node's namespace, in a session of its own
 # (nothing of it dies with this shell), logging to $CLUSTER_STATE/logs/<name>.log; its pid is kept.
 start() {
   local name="$1"
   shift
-  running "$name" && return 0
   nsenter --net="/run/netns/$CLUSTER_NETNS" -- setsid "$@" \
     >>"$CLUSTER_STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$CLUSTER_RUN/pids/$name.pid"

@@ -33,24 +33,18 @@ started=$SECONDS
 mkdir -p "$CLUSTER_STATE"/{pki,logs,etcd,kubelet,containerd,cni/net.d,pv,coredns} "$CLUSTER_RUN"/{pids,containerd}
 
 # --- the node's network namespace -------------------------------------------------------------
-if ! ip link show chaos-host >/dev/null 2>&1; then
-  clash="$(used_addresses | overlapping "$CLUSTER_LINK_CIDR" "$CLUSTER_POD_CIDR" "$CLUSTER_SERVICE_CIDR")"
-  [[ -z "$clash" ]] || fail "this machine already uses $clash: set CLUSTER_LINK_CIDR, CLUSTER_POD_CIDR and CLUSTER_SERVICE_CIDR (ci/cluster/env.sh) to ranges it does not use"
-fi
-if [[ ! -e "/run/netns/$CLUSTER_NETNS" ]]; then
-  ip netns add "$CLUSTER_NETNS"
-fi
-if ! ip link show chaos-host >/dev/null 2>&1; then
-  ip link add chaos-host type veth peer name chaos-node0 netns "$CLUSTER_NETNS"
-  ip addr add "$CLUSTER_HOST_IP/${CLUSTER_LINK_CIDR#*/}" dev chaos-host
-  ip link set chaos-host up
-fi
+clash="$(used_addresses | overlapping "$CLUSTER_LINK_CIDR" "$CLUSTER_POD_CIDR" "$CLUSTER_SERVICE_CIDR")"
+[[ -z "$clash" ]] || fail "this machine already uses $clash: set CLUSTER_LINK_CIDR, CLUSTER_POD_CIDR and CLUSTER_SERVICE_CIDR (ci/cluster/env.sh) to ranges it does not use"
+ip netns add "$CLUSTER_NETNS"
+ip link add chaos-host type veth peer name chaos-node0 netns "$CLUSTER_NETNS"
+ip addr add "$CLUSTER_HOST_IP/${CLUSTER_LINK_CIDR#*/}" dev chaos-host
+ip link set chaos-host up
 in_node ip link set lo up
-in_node ip addr replace "$CLUSTER_NODE_IP/${CLUSTER_LINK_CIDR#*/}" dev chaos-node0
+in_node ip addr add "$CLUSTER_NODE_IP/${CLUSTER_LINK_CIDR#*/}" dev chaos-node0
 in_node ip link set chaos-node0 up
 # Services' cluster IPs are reached from the host through the node, as through a load balancer;
 # nothing else is routed, and the namespace has no default route: no packet can leave the machine.
-ip route replace "$CLUSTER_SERVICE_CIDR" via "$CLUSTER_NODE_IP" dev chaos-host
+ip route add "$CLUSTER_SERVICE_CIDR" via "$CLUSTER_NODE_IP" dev chaos-host
 in_node sysctl -qw net.ipv4.ip_forward=1
 in_node sysctl -qw net.ipv4.conf.all.route_localnet=1
 # br_netfilter's switches are per network namespace: bridged pod traffic passes kube-proxy's rules.
@@ -58,23 +52,21 @@ in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
 
 # --- certificates ------------------------------------------------------------------------------
 pki="$CLUSTER_STATE/pki"
-if [[ ! -s "$pki/ca.crt" ]]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-    -subj "/CN=chaos-platform-cluster-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
-  openssl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key"
-  openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  sans="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  sans+=",DNS:localhost,IP:127.0.0.1,IP:$CLUSTER_NODE_IP,IP:$CLUSTER_API_SERVICE_IP"
-  issue_cert apiserver "/CN=kube-apiserver" serverAuth "$sans"
-  issue_cert kubelet-serving "/CN=$CLUSTER_NAME" serverAuth "DNS:$CLUSTER_NAME,IP:$CLUSTER_NODE_IP"
-  issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
-  issue_cert admin "/O=system:masters/CN=chaos-platform-admin" clientAuth
-  issue_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
-  issue_cert scheduler "/CN=system:kube-scheduler" clientAuth
-  issue_cert kubelet "/O=system:nodes/CN=system:node:$CLUSTER_NAME" clientAuth
-  issue_cert kube-proxy "/CN=system:kube-proxy" clientAuth
-  issue_cert coredns "/CN=system:coredns" clientAuth
-fi
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+  -subj "/CN=chaos-platform-cluster-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key"
+openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+sans="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+sans+=",DNS:localhost,IP:127.0.0.1,IP:$CLUSTER_NODE_IP,IP:$CLUSTER_API_SERVICE_IP"
+issue_cert apiserver "/CN=kube-apiserver" serverAuth "$sans"
+issue_cert kubelet-serving "/CN=$CLUSTER_NAME" serverAuth "DNS:$CLUSTER_NAME,IP:$CLUSTER_NODE_IP"
+issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+issue_cert admin "/O=system:masters/CN=chaos-platform-admin" clientAuth
+issue_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
+issue_cert scheduler "/CN=system:kube-scheduler" clientAuth
+issue_cert kubelet "/O=system:nodes/CN=system:node:$CLUSTER_NAME" clientAuth
+issue_cert kube-proxy "/CN=system:kube-proxy" clientAuth
+issue_cert coredns "/CN=system:coredns" clientAuth
 for user in admin controller-manager scheduler kubelet kube-proxy coredns; do
   write_kubeconfig "$user" "$CLUSTER_STATE/$user.kubeconfig"
 done
@@ -85,7 +77,6 @@ start etcd "$CLUSTER_BIN/etcd" --name "$CLUSTER_NAME" --data-dir "$CLUSTER_STATE
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
   --initial-cluster "$CLUSTER_NAME=http://127.0.0.1:2380" --listen-metrics-urls http://127.0.0.1:2381 \
   --quota-backend-bytes 2147483648 --log-level warn
-wait_for "etcd" 60 in_node "$CLUSTER_BIN/etcd" --version >/dev/null
 wait_for "etcd to serve" 60 in_node curl -fsS http://127.0.0.1:2381/health
 
 start kube-apiserver "$CLUSTER_BIN/kube-apiserver" \
