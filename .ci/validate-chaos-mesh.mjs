@@ -12,7 +12,9 @@ import { parse } from 'yaml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const crds = resolve(process.argv[2] ?? join(root, '../shared/crds/chaos-mesh'));
-const { networkChaos, stressChaos } = await import(join(root, 'cli/dist/backends/chaos-mesh/objects.js'));
+const { stressChaos } = await import(join(root, 'cli/dist/backends/chaos-mesh/objects.js'));
+const { networkChaos } = await import(join(root, 'cli/dist/faults/network-delay/chaos-mesh.js'));
+const { podChaos } = await import(join(root, 'cli/dist/faults/container-kill/chaos-mesh.js'));
 
 // OpenAPI v3 schemas as the API server reads them: x-kubernetes-* extensions are annotations here.
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -20,7 +22,11 @@ addFormats.default(ajv);
 ajv.addFormat('int32', true).addFormat('int64', true);
 /** By `Kind/version`: the CRD's schema and its compiled validator. */
 const kinds = new Map();
-for (const file of ['chaos-mesh.org_networkchaos.yaml', 'chaos-mesh.org_stresschaos.yaml']) {
+for (const file of [
+  'chaos-mesh.org_networkchaos.yaml',
+  'chaos-mesh.org_stresschaos.yaml',
+  'chaos-mesh.org_podchaos.yaml',
+]) {
   const crd = parse(readFileSync(join(crds, file), 'utf8'));
   for (const version of crd.spec.versions) {
     const schema = version.schema.openAPIV3Schema;
@@ -46,14 +52,39 @@ const objects = [
     jitterMs: 0,
     durationMs: 1000,
   }),
+  // cpu-stress and memory-stress, as their Chaos Mesh backends set the stressors.
   stressChaos({
     name: 'chaosctl-0a1b2c3f',
     target,
     containerNames: ['inventory-service'],
-    workers: 2,
+    stressors: { cpu: { workers: 2, load: 100 } },
     durationMs: 40_000,
   }),
-  stressChaos({ name: 'chaosctl-0a1b2c40', target, workers: 64, durationMs: 1000 }),
+  stressChaos({
+    name: 'chaosctl-0a1b2c40',
+    target,
+    stressors: { cpu: { workers: 64, load: 100 } },
+    durationMs: 1000,
+  }),
+  stressChaos({
+    name: 'chaosctl-0a1b2c41',
+    target,
+    containerNames: ['inventory-service'],
+    stressors: { memory: { workers: 1, size: '256MB' } },
+    durationMs: 40_000,
+  }),
+  stressChaos({
+    name: 'chaosctl-0a1b2c42',
+    target,
+    stressors: { memory: { workers: 1, size: '80%' } },
+    durationMs: 1000,
+  }),
+  podChaos({
+    name: 'chaosctl-0a1b2c43',
+    namespace: 'shop',
+    pods: ['inventory-service-6585bd5556-7qlwl'],
+    containerNames: ['inventory-service'],
+  }),
 ];
 
 /** Fields the schema does not declare: the API server drops them, or refuses them with fieldValidation=Strict. */

@@ -10,6 +10,21 @@ import type { Injected, Injection, Verification } from '../fault.js';
 import { chooseVictims, describeKilled, type Killed, restartedInPlace } from './kubernetes.js';
 import { type ContainerKillSpec, seedOf } from './spec.js';
 
+/** A PodChaos container-kill of these containers in these pods (the victims chaosctl chose). */
+export function podChaos(opts: {
+  name: string;
+  namespace: string;
+  pods: string[];
+  containerNames: string[];
+}) {
+  return chaosObject('PodChaos', opts.name, opts.namespace, 60_000, {
+    action: 'container-kill',
+    mode: 'all',
+    selector: { pods: { [opts.namespace]: opts.pods } },
+    containerNames: opts.containerNames,
+  });
+}
+
 export const injection = (driver: KubernetesDriver, spec: ContainerKillSpec): Injection =>
   new MeshContainerKill(driver, spec);
 
@@ -30,10 +45,10 @@ class MeshContainerKill extends MeshInjection {
     const victims = this.killed.length
       ? this.killed
       : await chooseVictims(this.driver, this.target, this.spec, this.seed);
-    return chaosObject('PodChaos', this.name, namespace, 60_000, {
-      action: 'container-kill',
-      mode: 'all',
-      selector: { pods: { [namespace]: victims.map((k) => k.replica.name) } },
+    return podChaos({
+      name: this.name,
+      namespace,
+      pods: victims.map((k) => k.replica.name),
       containerNames: [...new Set(victims.map((k) => k.container))],
     });
   }
