@@ -5,7 +5,7 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { FAULTS } from '../faults/registry.js';
-import { MAX_RPS } from '../traffic/load.js';
+import { MAX_RPS } from '../traffic/limits.js';
 import { durationProblem, formatMs, parseDuration, shown } from './duration.js';
 import { Duration, MAX_RETRIES, MAX_RETRY_BACKOFF_MS, type ThresholdsSchema } from './fields.js';
 

@@ -10,12 +10,7 @@ import { Pool } from 'undici';
 
 const PRODUCTS = ['PROD-001', 'PROD-002', 'PROD-003', 'PROD-004', 'PROD-005'];
 
-/**
- * The highest rate the CLI lets one generator process send. scripts/bench/generator.mjs held 6,000/s
- * within 1% on this 2-core machine while others loaded it (about a quarter of a core at 5,000/s); the
- * margin below that is for the busier machines CI runs on. See docs/performance.md.
- */
-export const MAX_RPS = 5000;
+export { MAX_RPS } from './limits.js';
 
 export interface Sample {
   /** When the request was due (epoch ms, sub-millisecond). */
