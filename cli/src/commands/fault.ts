@@ -1,16 +1,28 @@
 // One command per fault (chaosctl pod-kill, network-delay, ...), made from the fault's own flags:
 // the target, the thresholds and the run's options are common.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { problemOf } from '../suite/problems.js';
+import { SuiteV1Schema } from '../suite/upgrade.js';
+import { V1_UNIONS } from '../suite/load.js';
+import type { ExperimentSpec } from '../experiments/spec.js';
 import type { Fault } from '../faults/fault.js';
-import { faultCommand, type TargetFlags, targetFrom } from './options.js';
+import { faultCommand, flagOf, type TargetFlags, targetFrom } from './options.js';
 import { type CommonOptions, runExperiments } from './run-experiments.js';
+import { amendTargets, suiteForExperiment } from './suite-flags.js';
+
+type Flags = CommonOptions & TargetFlags & { suite?: string } & Record<string, unknown>;
 
 export const command = (fault: Fault) =>
-  faultCommand(fault).action((flags: CommonOptions & TargetFlags & Record<string, unknown>) =>
-    run(fault, flags),
+  faultCommand(fault).action((flags: Flags, command: Command) =>
+    run(fault, flags, (name) => ['cli', 'env'].includes(command.getOptionValueSource(name) as string)),
   );
 
-export async function run(fault: Fault, flags: CommonOptions & TargetFlags & Record<string, unknown>) {
+export async function run(fault: Fault, flags: Flags, given: (option: string) => boolean) {
   const spec = { type: fault.name, ...targetFrom(flags), ...fault.fromFlags(flags) };
-  // The spec is as the flags gave it: runExperiments checks it against the suite schema first.
-  await runExperiments([spec as Parameters<typeof runExperiments>[0][number]], flags);
+  // The spec is as the flags gave it: checked against its fault's schema first, refused by flag.
+  const problem = problemOf(SuiteV1Schema, { version: 1, experiments: [spec] }, V1_UNIONS);
+  if (problem) throw new UsageError(`${flagOf(problem.path)} ${problem.message}`);
+  const suite = amendTargets(suiteForExperiment(spec as ExperimentSpec, flags.suite), flags);
+  await runExperiments(suite, flags, given);
 }

@@ -8,10 +8,11 @@ import * as localStatus from './local/status.js';
 import * as localUp from './local/up.js';
 import * as report from './report.js';
 import * as runAll from './run-all.js';
+import * as validate from './validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('chaosctl')
-    .description('Chaos experiments against the chaos-platform services: break, measure recovery, gate CI')
+    .description('Chaos experiments against any HTTP service: break it, measure recovery, gate CI')
     .version(VERSION)
     .exitOverride();
   // addCommand, unlike command(), does not pass on exitOverride and the output configuration.
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
   };
   program.configureOutput({ outputError: usageLine(program) });
   for (const each of FAULTS) add(program, fault.command(each as never));
-  for (const module of [runAll, report]) add(program, module.command());
+  for (const module of [runAll, validate, report]) add(program, module.command());
   const local = add(
     program,
     new Command('local').description('the platform as local processes: the no-cluster stand-in'),

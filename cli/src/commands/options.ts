@@ -27,17 +27,42 @@ export function flagOf(path: Array<string | number>): string {
 export const stateDirOption = () =>
   new Option('--state-dir <dir>', 'where the local platform keeps its state').default('.chaosctl');
 
-/** Options every experiment command takes. */
-export function experimentOptions(command: Command): Command {
-  // After a command's own options in --help: what every experiment command shares.
+/** Where the targets are: the driver and how it reaches them (experiments and `validate`). */
+export function connectionOptions(command: Command): Command {
   return command
-    .optionsGroup('Common options:')
     .addOption(
-      new Option('--driver <driver>', 'where the platform runs')
+      new Option('--driver <driver>', 'where the targets run')
         .choices(['local', 'kubernetes'])
         .env('CHAOSCTL_DRIVER')
         .default('kubernetes'),
     )
+    .option(
+      '--namespace <namespace>',
+      `kubernetes namespace of the targets (default: the in-cluster pod's, the context's, or ${DEFAULT_NAMESPACE})`,
+    )
+    .option(
+      '--context <context>',
+      'kubeconfig context to act on (default: the current one; chaosctl prints which)',
+    )
+    .option(
+      '--selector <selector...>',
+      "label selector of the target's pods (equality or set-based), or <target>=<selector> for any target (default app.kubernetes.io/name=<target>)",
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig for the kubernetes driver (default: KUBECONFIG, ~/.kube/config or in-cluster)',
+    )
+    .option(
+      '--url <url...>',
+      'where traffic reaches a target: <target>=http://host:port, or http://host:port for where the traffic enters (default: its Service, in-cluster)',
+    )
+    .addOption(stateDirOption());
+}
+
+/** Options every experiment command takes. */
+export function experimentOptions(command: Command): Command {
+  // After a command's own options in --help: what every experiment command shares.
+  return connectionOptions(command.optionsGroup('Common options:'))
     .addOption(
       new Option(
         '--backend <backend>',
@@ -47,32 +72,11 @@ export function experimentOptions(command: Command): Command {
         .default('auto'),
     )
     .option(
-      '--namespace <namespace>',
-      `kubernetes namespace of the platform (default: the in-cluster pod's, the context's, or ${DEFAULT_NAMESPACE})`,
-    )
-    .option(
-      '--context <context>',
-      'kubeconfig context to act on (default: the current one; chaosctl prints which)',
-    )
-    .option(
-      '--selector <selector...>',
-      "label selector of the target's pods (equality or set-based), or <service>=<selector> for any service (default app.kubernetes.io/name=<service>)",
-    )
-    .option(
-      '--kubeconfig <file>',
-      'kubeconfig for the kubernetes driver (default: KUBECONFIG, ~/.kube/config or in-cluster)',
-    )
-    .option(
-      '--url <url...>',
-      'where traffic reaches a service: http://host:port (order-service) or <service>=http://host:port (default: its Service, in-cluster)',
-    )
-    .option(
       '--netem-image <image>',
       'image of the network-delay agent (needs sh and tc) for the kubernetes backend',
       DEFAULT_AGENT_IMAGE,
     )
-    .addOption(stateDirOption())
-    .option('--rps <n>', 'order traffic while the experiment runs, requests per second', numeric, 50)
+    .option('--rps <n>', "requests per second of the suite's traffic (over the suite's rps when given)", numeric, 50)
     .option(
       '--warmup <duration>',
       'the baseline: traffic before the fault, after a warm-up of 1-5 s that no window counts',
@@ -81,7 +85,7 @@ export function experimentOptions(command: Command): Command {
     .option('--cooldown <duration>', 'traffic after the fault', '3s')
     .option(
       '--retries <n>',
-      'client retries of an order that got no answer, a 429 or a 5xx, with the same Idempotency-Key, as a real caller would',
+      "client retries of a request that got no answer, a 429 or a 5xx (idempotent ones only), as a real caller would (over the suite's when given)",
       numeric,
       0,
     )
@@ -156,8 +160,12 @@ export function faultCommand(fault: Fault): Command {
     .addOption(
       new Option(
         '--service <service>',
-        'target: order-service, inventory-service, notification-service, or any Service/workload name on Kubernetes',
+        "target: one of the suite's targets (the built-in suite's: order-service, inventory-service, notification-service), or any Service/workload name on Kubernetes",
       ).makeOptionMandatory(),
+    )
+    .option(
+      '--suite <file>',
+      "a suite file whose targets, traffic, probes and abort conditions the experiment runs with (default: the built-in demo shop's, for its three services)",
     )
     .addOption(
       new Option(
@@ -185,11 +193,11 @@ export function targetFrom(opts: TargetFlags) {
   };
 }
 
-/** `--url http://x` (order-service) or `--url inventory-service=http://y`, repeatable. */
+/** `--url http://x` (keyed '': where the traffic enters) or `--url <target>=http://y`, repeatable. */
 export function parseUrls(values: string[]): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const value of values) {
-    const [, service = 'order-service', url = ''] = /^(?:([a-z0-9-]+)=)?(.*)$/.exec(value) ?? [];
+    const [, service = '', url = ''] = /^(?:([a-z0-9-]+)=)?(.*)$/.exec(value) ?? [];
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -197,13 +205,13 @@ export function parseUrls(values: string[]): Record<string, string> {
       parsed = undefined;
     }
     if (
-      !new RegExp(TARGET_NAME).test(service) ||
+      (service !== '' && !new RegExp(TARGET_NAME).test(service)) ||
       !parsed ||
       !/^https?:$/.test(parsed.protocol) ||
       !parsed.host
     ) {
       throw new UsageError(
-        `--url must be http(s)://host:port or <service>=http(s)://host:port (got '${value}')`,
+        `--url must be http(s)://host:port or <target>=http(s)://host:port (got '${value}')`,
       );
     }
     urls[service] = url.replace(/\/$/, '');

@@ -4,21 +4,25 @@ import chalk from 'chalk';
 import ora from 'ora';
 import type { Backend } from '../backends/backend.js';
 import { type BackendChoice, createBackend, createDriver } from '../drivers/connect.js';
-import { type Driver, targetOf } from '../drivers/driver.js';
+import { type Driver, targetNamed, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
 import { removeAll } from '../experiments/cleanup.js';
 import { parseDuration } from '../experiments/duration.js';
 import type { ExperimentResult } from '../experiments/result.js';
-import { experimentName, runExperiment } from '../experiments/runner.js';
-import { type ExperimentSpec, problemOf } from '../experiments/spec.js';
+import { experimentName, runExperiment, type TrafficPlan } from '../experiments/runner.js';
+import type { ExperimentSpec } from '../experiments/spec.js';
 import { parseMinEffect } from '../experiments/statistics.js';
 import { faultOf } from '../faults/registry.js';
 import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
 import { describeBroken, renderSummary } from '../reporters/summary.js';
 import { removeReports, writeReports } from '../reporters/write.js';
+import type { Suite } from '../suite/load.js';
+import { problemOf } from '../suite/problems.js';
+import { SuiteV1Schema } from '../suite/upgrade.js';
+import { V1_UNIONS } from '../suite/load.js';
 import { VERSION } from '../version.js';
-import { flagOf, parseSelectors, parseUrls } from './options.js';
+import { flagOf } from './options.js';
 
 /** What a fault refuses knowing the target's ready replicas (a pod-kill's outage), before anything runs. */
 async function admit(spec: ExperimentSpec, driver: Driver, allowOutage: boolean): Promise<void> {
@@ -55,26 +59,41 @@ export interface CommonOptions {
   pushgateway?: string;
 }
 
-const connectOptions = (opts: CommonOptions) => ({
-  ...opts,
-  urls: parseUrls(opts.url ?? []),
-  selectors: parseSelectors(opts.selector ?? []).perService,
-});
+/** Whether an option was given on the command line (or its environment variable), not defaulted. */
+export type Given = (option: string) => boolean;
 
-export async function runExperiments(specs: ExperimentSpec[], opts: CommonOptions): Promise<void> {
-  // The flags are checked as the suite they make: a flag and a suite field are refused alike.
-  const { rps, warmup, cooldown, retries, retryBackoff } = opts;
-  const problem = problemOf({ version: 1, rps, warmup, cooldown, retries, retryBackoff, experiments: specs });
+/**
+ * The run's traffic settings: the suite's, each flag given explicitly over them, the flags' defaults
+ * where the suite says nothing. Checked as a version 1 suite's fields, so a flag is refused by name.
+ */
+function trafficPlan(suite: Suite, opts: CommonOptions, given: Given): TrafficPlan {
+  const pick = <K extends 'rps' | 'warmup' | 'cooldown' | 'retries' | 'retryBackoff'>(key: K) =>
+    given(key) ? opts[key] : (suite.traffic?.[key] ?? opts[key]);
+  const settings = {
+    rps: pick('rps'),
+    warmup: pick('warmup'),
+    cooldown: pick('cooldown'),
+    retries: pick('retries'),
+    retryBackoff: pick('retryBackoff'),
+  };
+  const problem = problemOf(SuiteV1Schema, { version: 1, ...settings, experiments: suite.experiments }, V1_UNIONS);
   if (problem) throw new UsageError(`${flagOf(problem.path)} ${problem.message}`);
-  const warmupMs = parseDuration(warmup);
-  const cooldownMs = parseDuration(cooldown);
-  const retry = { retries: retries as number, backoffMs: parseDuration(retryBackoff) };
-  parseUrls(opts.url ?? []);
+  return {
+    rps: settings.rps as number,
+    warmupMs: parseDuration(settings.warmup),
+    cooldownMs: parseDuration(settings.cooldown),
+    retry: { retries: settings.retries as number, backoffMs: parseDuration(settings.retryBackoff) },
+    timeoutMs: suite.traffic?.timeout === undefined ? 10_000 : parseDuration(suite.traffic.timeout),
+  };
+}
+
+export async function runExperiments(suite: Suite, opts: CommonOptions, given: Given): Promise<void> {
+  const traffic = trafficPlan(suite, opts, given);
   if (opts.driver === 'local' && opts.url?.length)
     throw new UsageError(
       "--url is for the kubernetes driver: the local platform's addresses come from its supervisor",
     );
-
+  const specs = suite.experiments;
   const minEffect = parseMinEffect(opts.minEffect);
   const baseline = opts.baseline === undefined ? undefined : { report: loadReport(opts.baseline), minEffect };
   const runs = specs.flatMap((spec) =>
@@ -85,15 +104,15 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
         }))
       : [spec],
   );
-  if (opts.dryRun) return dryRun(specs, opts);
+  if (opts.dryRun) return dryRun(suite, opts);
 
-  const driver = await createDriver(connectOptions(opts));
+  const driver = await createDriver(opts);
   const results: ExperimentResult[] = [];
   const startedAt = new Date();
   let backend: Backend;
   try {
-    const where = await driver.connect();
-    backend = await createBackend(driver, connectOptions(opts));
+    const where = await driver.connect(Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name)));
+    backend = await createBackend(driver, opts);
     // Every experiment's target and options are checked against the backend and the platform
     // before anything runs: a refused experiment leaves no report.
     for (const spec of specs) {
@@ -121,15 +140,7 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
     };
     await marker?.started(experimentName(spec));
     driver.refresh?.();
-    const result = await runExperiment(spec, {
-      driver,
-      backend,
-      rps: rps as number,
-      retry,
-      warmupMs,
-      cooldownMs,
-      log,
-    });
+    const result = await runExperiment(spec, { driver, backend, suite, traffic, log });
     await marker?.finished(result);
     results.push(result);
     // A failure says which limit it broke, also when the summary goes to a file (--json).
@@ -142,6 +153,12 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
           ? spinner.warn(line)
           : spinner.fail(line);
     else process.stderr.write(`${line}\n`);
+    // An abort condition says the system is in danger: no further fault is injected into it.
+    const left = runs.length - results.length;
+    if (result.status === 'aborted' && left > 0) {
+      process.stderr.write(`chaosctl: ${result.name} was aborted: the ${left} experiment(s) after it were not run\n`);
+      break;
+    }
   }
   await removeAll();
   driver.close();
@@ -162,14 +179,15 @@ export async function runExperiments(specs: ExperimentSpec[], opts: CommonOption
  * what it would touch; without one (no kubeconfig, no local platform) the plan says so and still
  * lists the faults, so a suite can be checked anywhere.
  */
-async function dryRun(specs: ExperimentSpec[], opts: CommonOptions): Promise<void> {
+async function dryRun(suite: Suite, opts: CommonOptions): Promise<void> {
+  const specs = suite.experiments;
   let where = 'not connected';
   let plans: string[] = specs.map((spec) => faultOf(spec).describe());
   let driver: Driver | undefined;
   try {
-    driver = await createDriver(connectOptions(opts));
-    where = await driver.connect();
-    const backend = await createBackend(driver, connectOptions(opts));
+    driver = await createDriver(opts);
+    where = await driver.connect(Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name)));
+    const backend = await createBackend(driver, opts);
     plans = await Promise.all(specs.map(async (spec) => (await backend.injection(spec)).plan()));
     where += `, ${backend.name} backend`;
   } catch (error) {

@@ -19,8 +19,6 @@ export interface ConnectOptions {
   context?: string;
   kubeconfig?: string;
   netemImage?: string;
-  urls: Record<string, string>;
-  selectors: Record<string, string>;
 }
 
 export async function createDriver(opts: ConnectOptions): Promise<Driver> {
@@ -38,7 +36,7 @@ export async function createDriver(opts: ConnectOptions): Promise<Driver> {
     context: opts.context,
     namespace: opts.namespace,
   });
-  return new KubernetesDriver(new KubeClient(cluster), { urls: opts.urls, selectors: opts.selectors });
+  return new KubernetesDriver(new KubeClient(cluster));
 }
 
 export async function createBackend(driver: Driver, opts: ConnectOptions): Promise<Backend> {

@@ -1,27 +1,28 @@
-// What an experiment needs to SEE of the platform, wherever it runs: where traffic reaches a
-// service, a target's replicas and capacity as they change. Two implementations: local processes
+// What an experiment needs to SEE of the system under test, wherever it runs: where traffic reaches
+// a target, a target's replicas and capacity as they change. Two implementations: local processes
 // (drivers/local) and Kubernetes (drivers/kubernetes). Faults are carried out by backends
 // (cli/src/backends), which use a driver to find their targets.
 
-/** The platform's services: traffic goes to order-service, integrity reads inventory-service. */
-export const SERVICE_NAMES = ['order-service', 'inventory-service', 'notification-service'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+import type { TargetSpec } from '../suite/schema.js';
 
-/** What an experiment targets: a service name and, optionally, how to find its pods. */
-export interface Target {
+/** A target of a suite, by its name, with what its driver needs to find it (suite/schema.ts). */
+export interface Target extends Omit<TargetSpec, 'run'> {
+  /** The suite's name for it: on Kubernetes also its pods' default app.kubernetes.io/name and Service. */
   service: string;
-  /** Label selector of its pods (Kubernetes); default app.kubernetes.io/name=<service>. */
-  selector?: string;
-  /** deployment/<name> or statefulset/<name>: the workload whose desired replicas define capacity. */
-  workload?: string;
 }
 
-/** The target an experiment names. */
+/** The target an experiment names (its selector and workload only, as an experiment spec carries them). */
 export const targetOf = (spec: { service: string; selector?: string; workload?: string }): Target => ({
   service: spec.service,
   ...(spec.selector ? { selector: spec.selector } : {}),
   ...(spec.workload ? { workload: spec.workload } : {}),
 });
+
+/** A suite's target by name; one the suite does not declare is found by the defaults. */
+export function targetNamed(targets: Record<string, TargetSpec>, name: string): Target {
+  const { run: _run, ...kubernetes } = targets[name] ?? {};
+  return { ...kubernetes, service: name };
+}
 
 export interface Replica {
   /** Identity of this incarnation: a pod's UID, a local replica's slot and start time. A successor with the same name has a new id. */
@@ -42,10 +43,10 @@ export interface Capacity {
 
 export interface Driver {
   readonly name: 'local' | 'kubernetes';
-  /** Checks the platform can be reached; returns one line saying where chaosctl acts. */
-  connect(): Promise<string>;
-  /** Base URL of a service, as traffic reaches it. */
-  url(service: string): Promise<string>;
+  /** Checks the targets can be seen; returns one line saying where chaosctl acts. */
+  connect(targets: readonly Target[]): Promise<string>;
+  /** Base URL of a target, as traffic reaches it. */
+  url(target: Target): Promise<string>;
   replicas(target: Target): Promise<Replica[]>;
   capacity(target: Target): Promise<Capacity>;
   /** Resolves true as soon as `until` holds (re-checked on every change), false at the deadline. */

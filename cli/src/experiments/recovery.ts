@@ -49,6 +49,8 @@ export interface Phases {
   latencyNormalMs: number | null;
   /** Users served as before: a disruption, its last failure ended; a timed fault, also latency back in its band. */
   userFacingMs: number | null;
+  /** Every probe of the steady-state hypothesis held again after the fault (null: none to check, or never). */
+  steadyStateMs: number | null;
 }
 
 /** Every phase, in the order they usually come, with the words people read. */
@@ -62,6 +64,7 @@ export const PHASES = [
   ['errorsEndedMs', 'errors ended'],
   ['latencyNormalMs', 'latency normal'],
   ['userFacingMs', 'user-facing recovery'],
+  ['steadyStateMs', 'probes held again'],
 ] as const satisfies ReadonlyArray<readonly [keyof Phases, string]>;
 
 /** The latency a span's p95 may reach and still count as normal: twice the baseline p95, and at least 50 ms above it (scheduling noise on a shared machine). */
@@ -80,6 +83,7 @@ export function phases(
     capacityRestoredAt?: number;
     breakerOpenedAt?: number;
     breakerClosedAt?: number;
+    steadyStateAt?: number;
   },
 ): Phases {
   const from = (at: number | undefined) =>
@@ -127,5 +131,6 @@ export function phases(
     errorsEndedMs: from(lastFailure),
     latencyNormalMs: from(latencyNormalAt),
     userFacingMs: from(userFacingAt),
+    steadyStateMs: from(milestones.steadyStateAt),
   };
 }

@@ -1,12 +1,19 @@
 // What one experiment measured: the runner fills it in, every reporter renders it.
+import type { ProbeResult } from '../probes/probe.js';
 import type { RetryPolicy } from '../traffic/load.js';
+import type { ReadBackResult } from '../traffic/read-back.js';
 import type { replicaTraffic, timeline, WindowStats } from '../traffic/stats.js';
-import type { IntegrityResult } from './integrity.js';
 import type { Phases } from './recovery.js';
 import type { ExperimentSpec } from './spec.js';
 
 export interface ThresholdResult {
-  name: 'capacity-restored' | 'user-facing-recovery' | 'error-rate' | 'p95-latency' | 'integrity';
+  name:
+    | 'capacity-restored'
+    | 'user-facing-recovery'
+    | 'error-rate'
+    | 'p95-latency'
+    | 'steady-state'
+    | 'integrity';
   limit: number | boolean;
   measured: number | boolean;
   unit: 'ms' | 'ratio' | 'boolean';
@@ -19,8 +26,11 @@ export interface ExperimentResult {
   service: string;
   backend: string;
   parameters: Record<string, unknown>;
-  /** skipped: the environment cannot carry out the fault (`error` says why); nothing was injected. */
-  status: 'pass' | 'fail' | 'error' | 'skipped';
+  /**
+   * skipped: the environment cannot carry out the fault (`error` says why); nothing was injected.
+   * aborted: an abort condition fired (`abort` says which); the fault was removed at once.
+   */
+  status: 'pass' | 'fail' | 'error' | 'skipped' | 'aborted';
   error?: string;
   warnings: string[];
   startedAt: string;
@@ -50,7 +60,16 @@ export interface ExperimentResult {
     /** Answers per replica (X-Served-By), in total and per second. */
     replicas: ReturnType<typeof replicaTraffic>;
   };
-  integrity: IntegrityResult | null;
+  /** Every acknowledged request with a read-back, read back after the chaos (null: none declared). */
+  integrity: ReadBackResult | null;
+  /** The steady-state hypothesis: each probe before the fault, its samples while on, and after it. */
+  probes: {
+    before: ProbeResult[];
+    during: Array<{ name: string; samples: number; failed: number; firstFailure?: string }>;
+    after: ProbeResult[];
+  };
+  /** The abort condition that stopped the experiment, when one did. */
+  abort?: { condition: string; detail: string; at: string };
   thresholds: ThresholdResult[];
   timeline: ReturnType<typeof timeline>;
   events: Array<{ at: string; event: string }>;

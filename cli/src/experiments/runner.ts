@@ -1,32 +1,45 @@
-// Runs one experiment: steady state, preflight, baseline traffic, the fault (registered for
-// removal before it is injected, then verified by an observed effect), recovery milestones,
-// integrity, thresholds. Traffic flows the whole time. The runner knows faults only through the
-// fault-type module (faults/) and the backend's Injection (backends/).
+// Runs one experiment of a suite: steady state (every target at capacity), preflight, the suite's
+// traffic and its baseline, the steady-state hypothesis (probes) before the fault, the fault
+// (registered for removal before it is injected, then verified by an observed effect), abort
+// conditions watched while it is on, recovery milestones, the probes again after it, read-back
+// integrity, thresholds. The runner knows faults only through the fault-type module (faults/) and
+// the backend's Injection (backends/), and the application only through the suite's data.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../backends/backend.js';
-import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
+import { type Driver, type Replica, type Target, targetNamed } from '../drivers/driver.js';
 import { UnsupportedFaultError } from '../errors.js';
+import type { Observed } from '../faults/fault.js';
 import { faultOf } from '../faults/registry.js';
-import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
+import { AbortWatch } from '../probes/abort-watch.js';
+import { Hypothesis } from '../probes/hypothesis.js';
+import type { Suite } from '../suite/load.js';
+import { describeRetry, LoadGenerator, type RetryPolicy, type Sample } from '../traffic/load.js';
+import { checkReadBack } from '../traffic/read-back.js';
 import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
 import { warmUp } from '../traffic/warmup.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
 import { DEFAULT_THRESHOLDS } from './fields.js';
-import { checkIntegrity, stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
 import type { ExperimentResult, ThresholdResult } from './result.js';
 import type { ExperimentSpec } from './spec.js';
 
-export interface RunOptions {
-  driver: Driver;
-  backend: Backend;
+/** The traffic of a run, its settings resolved (suite values, flags over them). */
+export interface TrafficPlan {
   rps: number;
-  /** How the traffic's client retries an order that got no answer, a 429 or a 5xx. */
   retry: RetryPolicy;
   warmupMs: number;
   cooldownMs: number;
+  timeoutMs: number;
+}
+
+export interface RunOptions {
+  driver: Driver;
+  backend: Backend;
+  suite: Suite;
+  /** Timing of the run; rps and retries only matter when the suite declares traffic. */
+  traffic: TrafficPlan;
   log: (line: string) => void;
 }
 
@@ -42,12 +55,17 @@ const EMPTY_PHASES: Phases = {
   errorsEndedMs: null,
   latencyNormalMs: null,
   userFacingMs: null,
+  steadyStateMs: null,
 };
 
+/** Thrown inside the run when an abort condition fires: the fault is removed by the finally. */
+class Aborted extends Error {}
+
 export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Promise<ExperimentResult> {
-  const { driver, backend, log } = opts;
+  const { driver, backend, log, suite } = opts;
   const fault = faultOf(spec);
-  const target = targetOf(spec);
+  const target = targetNamed(suite.targets, spec.service);
+  const requests = suite.traffic?.requests ?? [];
   const startedAt = Date.now();
   const events: ExperimentResult['events'] = [];
   const event = (text: string, at = Date.now()) => {
@@ -80,101 +98,177 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     },
     recovery: { ...EMPTY_PHASES, totalMs: null },
     traffic: {
-      rps: opts.rps,
-      retry: opts.retry,
+      rps: requests.length ? opts.traffic.rps : 0,
+      retry: opts.traffic.retry,
       before: windowStats([]),
       during: windowStats([]),
       after: windowStats([]),
       replicas: { totals: {}, beforeShare: {}, series: [] },
     },
     integrity: null,
+    probes: { before: [], during: [], after: [] },
     thresholds: [],
     timeline: [],
     events,
   };
 
+  // An abort condition firing ends every wait at once.
+  const aborting = new AbortController();
+  const abortable = <T>(work: Promise<T>): Promise<T> =>
+    Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        const fire = () => reject(new Aborted(result.abort?.condition ?? 'abort'));
+        if (aborting.signal.aborted) fire();
+        else aborting.signal.addEventListener('abort', fire, { once: true });
+      }),
+    ]);
+  const pause = (ms: number) => abortable(sleep(Math.max(0, ms)));
+
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
   let stopLoad: (() => Promise<void>) | undefined;
+  let load: LoadGenerator | undefined;
+  let watch: AbortWatch | undefined;
+  let sampling = false;
+  const urls = new Map<string, Promise<string>>();
+  const urlOf = (name: string) => {
+    if (!urls.has(name)) urls.set(name, driver.url(targetNamed(suite.targets, name)));
+    return urls.get(name) as Promise<string>;
+  };
+  const hypothesis = new Hypothesis(suite.probes, { urlOf, log: (line) => event(line) });
   try {
     const injection = await backend.injection(spec);
-    await steadyState(driver, target);
-    event('steady state: every workload at its desired capacity');
+    await steadyState(driver, suite);
+    event(`steady state: every target at its desired capacity`);
     result.warnings = [...(await driver.preflight(target)), ...(await singleReplica(spec, target, driver))];
     result.warnings.push(...(await injection.preflight()));
+    if (!requests.length)
+      result.warnings.push(
+        'the suite declares no traffic: only capacity is measured (no errors, latency, user-facing recovery or read-back)',
+      );
     for (const warning of result.warnings) event(`warning: ${warning}`);
 
-    const [orderUrl, inventoryUrl] = await Promise.all([
-      driver.url('order-service'),
-      driver.url('inventory-service'),
-    ]);
-    const stockBefore = await stockTotals(inventoryUrl);
-    const load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
-    stopLoad = track('stopped the traffic to order-service', async () => {
-      await load.stop();
-    });
     const trafficFrom = Date.now();
-    load.start();
-    breakers = new BreakerWatch(orderUrl);
-    breakers.start();
-    event(`traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry)}` : ''}`);
-    const baselineFrom = await warmUp(load.samples, trafficFrom);
-    event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
-    await sleep(opts.warmupMs);
+    let baselineFrom = trafficFrom;
+    if (requests.length) {
+      const entries = [...new Set(requests.flatMap((r) => [r.target, r.readBack?.target ?? r.target]))];
+      const urlOfTarget = Object.fromEntries(
+        await Promise.all(entries.map(async (name) => [name, await urlOf(name)] as const)),
+      );
+      const generator = new LoadGenerator({
+        requests,
+        urlOf: urlOfTarget,
+        rps: opts.traffic.rps,
+        retry: opts.traffic.retry,
+        timeoutMs: opts.traffic.timeoutMs,
+      });
+      load = generator;
+      stopLoad = track('stopped the traffic', async () => {
+        await generator.stop();
+      });
+      generator.start();
+      // Where the traffic enters: services that expose circuit_breaker_state show their breakers.
+      breakers = new BreakerWatch(urlOfTarget[requests[0]?.target as string] as string);
+      breakers.start();
+      event(
+        `traffic: ${opts.traffic.rps} requests/s${opts.traffic.retry.retries > 0 ? `, ${describeRetry(opts.traffic.retry)}` : ''}`,
+      );
+      baselineFrom = await warmUp(generator.samples, trafficFrom);
+      event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
+    }
+    await sleep(opts.traffic.warmupMs);
+
+    // The steady-state hypothesis before the fault: no fault is injected when it does not hold.
+    result.probes.before = await hypothesis.before();
+    const broken = result.probes.before.filter((p) => !p.ok);
+    if (broken.length) {
+      result.status = 'fail';
+      result.error = `the steady-state hypothesis did not hold before the fault, so none was injected: ${broken.map((p) => `${p.name}: ${p.detail}`).join('; ')}`;
+      event(result.error);
+      return result;
+    }
+    if (result.probes.before.length) event(`steady-state hypothesis holds: ${result.probes.before.length} probe(s)`);
 
     const before = await driver.replicas(target);
     // Registered before injection: Ctrl-C, an error or a timeout mid-injection still takes it back.
     remove = track(`removed the ${spec.type} (${fault.describe()})`, () => injection.remove());
     const injectedAt = Date.now();
-    const injected = await injection.inject();
+    watch = new AbortWatch(suite.abort, {
+      hypothesis,
+      errors: () => load?.samples ?? [],
+      onAbort: (reason) => {
+        result.abort = { ...reason, at: new Date().toISOString() };
+        event(`ABORT: ${reason.condition}: ${reason.detail}`);
+        aborting.abort();
+      },
+      log: (line) => event(line),
+    });
+    hypothesis.startDuring();
+    sampling = true;
+    watch.start();
+    const injected = await abortable(injection.inject());
     result.fault.injectedAt = new Date(injectedAt).toISOString();
     result.fault.summary = injected.summary;
     event(`fault: ${injected.summary}`, injectedAt);
 
-    const verification = await injection.verify();
+    const traffic = load;
+    const observed: Observed = traffic
+      ? { trafficLatency: () => feltLatency(traffic.samples, baselineFrom, injectedAt) }
+      : {};
+    const verification = await abortable(injection.verify(observed));
     Object.assign(result.fault, { verified: verification.landed, evidence: verification.evidence });
     event(`${verification.landed ? 'landed' : 'did NOT land'}: ${verification.evidence}`);
 
     let endedAt: number;
     const milestones: Parameters<typeof phases>[4] = {};
     if (fault.kind === 'timed') {
-      await sleep(Math.max(0, injectedAt + fault.durationMs() - Date.now()));
+      await pause(injectedAt + fault.durationMs() - Date.now());
       await remove();
       endedAt = Date.now();
       event('fault removed', endedAt);
     } else {
       Object.assign(
         milestones,
-        await settle(
-          driver,
-          target,
-          injected.victims ?? [],
-          before,
-          injectedAt + limits.recoverySlaMs + 10_000,
-          event,
-          injectedAt,
+        await abortable(
+          settle(
+            driver,
+            target,
+            injected.victims ?? [],
+            before,
+            injectedAt + limits.recoverySlaMs + 10_000,
+            event,
+            injectedAt,
+          ),
         ),
       );
       await remove();
       endedAt = milestones.capacityRestoredAt ?? Date.now();
     }
     result.fault.removedAt = new Date(endedAt).toISOString();
+    watch.stop();
+    sampling = false;
+    result.probes.during = summariseDuring(await hypothesis.stopDuring());
 
-    await sleep(opts.cooldownMs);
+    // The probes must hold again within the recovery SLA, while the cool-down's traffic flows.
+    const [held] = await Promise.all([hypothesis.after(endedAt + limits.recoverySlaMs), sleep(opts.traffic.cooldownMs)]);
+    result.probes.after = held.results;
+    if (held.heldAt !== null) milestones.steadyStateAt = held.heldAt;
+    else if (held.results.length) event('the steady-state hypothesis did NOT hold again within the recovery SLA');
+
     // stop() is idempotent: the tracked stop only forgets the traffic once its samples are in.
-    const samples = await load.stop();
-    await stopLoad();
-    breakers.stop();
-    if ((breakers.openedAt ?? 0) >= injectedAt) {
+    const samples: Sample[] = load ? await load.stop() : [];
+    await stopLoad?.();
+    breakers?.stop();
+    if (breakers && (breakers.openedAt ?? 0) >= injectedAt) {
       milestones.breakerOpenedAt = breakers.openedAt;
       milestones.breakerClosedAt = breakers.closedAt;
     }
-    event(`traffic stopped: ${samples.length} requests`);
+    if (load) event(`traffic stopped: ${samples.length} requests`);
 
     const windows = attribute(samples, injectedAt, endedAt, baselineFrom);
     result.traffic = {
-      rps: opts.rps,
-      retry: opts.retry,
+      ...result.traffic,
       warmup: windowStats(windows.warmup),
       before: windowStats(windows.before),
       beforeP95BySecondMs: timeline(windows.before, baselineFrom, 1000).map((second) => second.p95Ms),
@@ -191,36 +285,51 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       fault.kind === 'timed' ? endedAt : injectedAt,
       milestones,
     );
-    const afterRemoval =
-      measured.userFacingMs === null ? null : Math.max(0, measured.userFacingMs - measured.faultEndedMs);
+    const declared = requests.length > 0;
+    const probed = result.probes.after.length > 0;
+    // What the SLA gates: every measured phase of recovery, each from when it could start.
+    const afterRemoval = (ms: number | null) => (ms === null ? null : Math.max(0, ms - measured.faultEndedMs));
+    const gated =
+      fault.kind === 'timed'
+        ? [declared ? afterRemoval(measured.userFacingMs) : 0, probed ? afterRemoval(measured.steadyStateMs) : 0]
+        : [measured.capacityRestoredMs, declared ? measured.userFacingMs : 0, probed ? measured.steadyStateMs : 0];
     result.recovery = {
       ...measured,
-      totalMs:
-        fault.kind === 'timed'
-          ? afterRemoval
-          : measured.capacityRestoredMs === null || measured.userFacingMs === null
-            ? null
-            : Math.max(measured.capacityRestoredMs, measured.userFacingMs),
+      totalMs: gated.some((ms) => ms === null) ? null : Math.max(...(gated as number[])),
     };
 
-    result.integrity = await checkIntegrity(orderUrl, inventoryUrl, samples, stockBefore);
-    event(
-      `integrity: ${result.integrity.readBack}/${result.integrity.acknowledged} acknowledged orders read back, stock ${result.integrity.stockConserved ? 'conserved' : 'NOT conserved'}`,
-    );
+    if (requests.some((r) => r.readBack)) {
+      result.integrity = await checkReadBack(samples, requests);
+      event(`integrity: ${result.integrity.readBack}/${result.integrity.acknowledged} acknowledged requests read back`);
+    }
 
     result.thresholds = [
       ...(fault.kind === 'disruption'
         ? [threshold('capacity-restored', limits.recoverySlaMs, result.recovery.capacityRestoredMs, 'ms')]
         : []),
-      threshold(
-        'user-facing-recovery',
-        limits.recoverySlaMs,
-        fault.kind === 'timed' ? afterRemoval : result.recovery.userFacingMs,
-        'ms',
-      ),
-      threshold('error-rate', limits.maxErrorRate, result.traffic.during.errorRate, 'ratio'),
-      threshold('p95-latency', limits.maxP95Ms, result.traffic.during.p95Ms, 'ms'),
-      ...(limits.integrity
+      ...(declared
+        ? [
+            threshold(
+              'user-facing-recovery',
+              limits.recoverySlaMs,
+              fault.kind === 'timed' ? afterRemoval(measured.userFacingMs) : result.recovery.userFacingMs,
+              'ms',
+            ),
+            threshold('error-rate', limits.maxErrorRate, result.traffic.during.errorRate, 'ratio'),
+            threshold('p95-latency', limits.maxP95Ms, result.traffic.during.p95Ms, 'ms'),
+          ]
+        : []),
+      ...(probed
+        ? [
+            threshold(
+              'steady-state',
+              limits.recoverySlaMs,
+              fault.kind === 'timed' ? afterRemoval(measured.steadyStateMs) : measured.steadyStateMs,
+              'ms',
+            ),
+          ]
+        : []),
+      ...(limits.integrity && result.integrity
         ? [
             {
               name: 'integrity' as const,
@@ -239,16 +348,56 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       result.status = result.thresholds.every((t) => t.passed) ? 'pass' : 'fail';
     }
   } catch (error) {
-    result.status = error instanceof UnsupportedFaultError ? 'skipped' : 'error';
-    result.error = (error as Error).message;
-    event(`${result.status}: ${result.error}`);
+    if (error instanceof Aborted && result.abort) {
+      result.status = 'aborted';
+      result.error = `aborted by ${result.abort.condition}: ${result.abort.detail}`;
+    } else {
+      result.status = error instanceof UnsupportedFaultError ? 'skipped' : 'error';
+      result.error = (error as Error).message;
+      event(`${result.status}: ${result.error}`);
+    }
   } finally {
+    watch?.stop();
     await remove?.().catch((error: Error) => event(`error: removing the fault failed: ${error.message}`));
+    if (result.status === 'aborted') event('fault removed after the abort');
+    if (sampling) result.probes.during = summariseDuring(await hypothesis.stopDuring());
     await stopLoad?.();
     breakers?.stop();
     result.finishedAt = new Date().toISOString();
   }
   return result;
+}
+
+/**
+ * What the suite's requests felt of a fault: their median latency in the baseline and over the first
+ * seconds after the injection (until 20 have answered, at most 5 s), for faults verified by it.
+ */
+async function feltLatency(samples: readonly Sample[], baselineFrom: number, injectedAt: number) {
+  const since = () => samples.filter((s) => s.dueAt >= injectedAt);
+  for (let waited = 0; since().length < 20 && waited < 5000 && Date.now() < injectedAt + 5000; waited += 100)
+    await sleep(100);
+  const before = samples.filter((s) => s.dueAt >= baselineFrom && s.completedAt < injectedAt);
+  const during = since();
+  return {
+    beforeMs: windowStats(before).p50Ms,
+    duringMs: windowStats(during).p50Ms,
+    requests: during.length,
+  };
+}
+
+/** The samples of each probe while the fault was on, summed up: how many, how many failed, the first failure. */
+function summariseDuring(results: Awaited<ReturnType<Hypothesis['stopDuring']>>): ExperimentResult['probes']['during'] {
+  const byName = new Map<string, ExperimentResult['probes']['during'][number]>();
+  for (const r of results) {
+    const entry = byName.get(r.name) ?? { name: r.name, samples: 0, failed: 0 };
+    entry.samples++;
+    if (!r.ok) {
+      entry.failed++;
+      entry.firstFailure ??= r.detail;
+    }
+    byName.set(r.name, entry);
+  }
+  return [...byName.values()];
 }
 
 /**
@@ -302,24 +451,21 @@ async function settle(
   return seen;
 }
 
-/** Every platform service and the target at their desired capacity. */
-async function steadyState(driver: Driver, target: Target): Promise<void> {
+/** Every target of the suite at its desired capacity. */
+async function steadyState(driver: Driver, suite: Suite): Promise<void> {
   const deadline = Date.now() + 30_000;
-  const targets: Target[] = [
-    ...SERVICE_NAMES.filter((s) => s !== target.service).map((service) => ({ service })),
-    target,
-  ];
+  const names = Object.keys(suite.targets);
   const ok = await Promise.all(
-    targets.map((t) =>
+    names.map((name) =>
       driver.waitFor(
-        t,
+        targetNamed(suite.targets, name),
         (replicas, capacity) =>
           capacity.desired > 0 && capacity.available >= capacity.desired && replicas.length > 0,
         deadline,
       ),
     ),
   );
-  const missing = targets.filter((_, i) => !ok[i]).map((t) => t.service);
+  const missing = names.filter((_, i) => !ok[i]);
   if (missing.length)
     throw new Error(`steady state not reached in 30 s: ${missing.join(', ')} below desired capacity`);
 }

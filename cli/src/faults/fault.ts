@@ -21,6 +21,15 @@ export interface Injected {
   victims?: Replica[];
 }
 
+/** What the run itself observes, for a fault that can verify itself by what users feel. */
+export interface Observed {
+  /**
+   * The suite's own requests through their entry point: median latency in the baseline and over the
+   * first seconds of the fault. Absent when the suite declares no traffic.
+   */
+  trafficLatency?: () => Promise<{ beforeMs: number; duringMs: number; requests: number }>;
+}
+
 /** One experiment's fault as a backend carries it out. */
 export interface Injection {
   /** What it will touch (pods, processes, objects it creates), for --dry-run. Changes nothing. */
@@ -30,7 +39,7 @@ export interface Injection {
   /** Breaks the target; resolves once the fault is in force. */
   inject(): Promise<Injected>;
   /** An observed effect on the target, checked once the fault is in force. */
-  verify(): Promise<Verification>;
+  verify(observed?: Observed): Promise<Verification>;
   /** Takes the fault back and waits until it is gone. Idempotent, safe before inject: it is registered for Ctrl-C before inject runs. */
   remove(): Promise<void>;
 }

@@ -43,7 +43,23 @@ function testsuite(experiment: ExperimentResult): string {
       `    <testcase classname="chaosctl.${xmlEscape(experiment.type)}.${xmlEscape(experiment.service)}" name="fault took effect" time="0">\n      <error message="${xmlEscape(message)}" type="experiment-error">${xmlEscape(message)}</error>\n    </testcase>`,
     );
   }
-  const failures = experiment.thresholds.filter((t) => !t.passed).length;
+  let aborted = 0;
+  if (experiment.status === 'aborted') {
+    aborted = 1;
+    const message = experiment.error ?? `aborted by ${experiment.abort?.condition ?? 'an abort condition'}`;
+    cases.push(
+      `    <testcase classname="chaosctl.${xmlEscape(experiment.type)}.${xmlEscape(experiment.service)}" name="no abort condition fired" time="0">\n      <failure message="${xmlEscape(message)}" type="aborted">${xmlEscape(message)}</failure>\n    </testcase>`,
+    );
+  }
+  // Before the fault the steady-state hypothesis must hold, or nothing is injected.
+  const broken = experiment.probes?.before.filter((p) => !p.ok) ?? [];
+  if (broken.length) {
+    const message = experiment.error ?? broken.map((p) => `${p.name}: ${p.detail}`).join('; ');
+    cases.push(
+      `    <testcase classname="chaosctl.${xmlEscape(experiment.type)}.${xmlEscape(experiment.service)}" name="steady state before the fault" time="0">\n      <failure message="${xmlEscape(message)}" type="steady-state">${xmlEscape(message)}</failure>\n    </testcase>`,
+    );
+  }
+  const failures = experiment.thresholds.filter((t) => !t.passed).length + aborted + (broken.length ? 1 : 0);
   // The recovery phases and the client's retries as properties, so Jenkins keeps them with the results.
   const { retry } = experiment.traffic;
   const properties = [

@@ -12,7 +12,9 @@ import { bootstrapMedian, type Estimate, type MinEffect } from '../experiments/s
 
 // 2: recovery in phases (capacity restored, user-facing...), the backend, the fault's summary,
 // medians with bootstrap intervals over repeats, and the baseline gate with its "inconclusive".
-export const REPORT_SCHEMA_VERSION = 2;
+// 3: suites for any service: the steady-state probes, abort conditions (status and verdict
+// `aborted`), integrity as the declared read-back (no stock fields: stock is a probe now).
+export const REPORT_SCHEMA_VERSION = 3;
 
 /** The figures each experiment's runs are summarised by (ms, but the error rate: a ratio). */
 export const FIGURES = {
@@ -46,8 +48,8 @@ export interface Report {
   driver: string;
   startedAt: string;
   finishedAt: string;
-  /** error > fail (a threshold, or a regression against the baseline) > inconclusive > pass. */
-  verdict: 'pass' | 'fail' | 'error' | 'inconclusive';
+  /** error > aborted > fail (a threshold, or a regression against the baseline) > inconclusive > pass. */
+  verdict: 'pass' | 'fail' | 'error' | 'aborted' | 'inconclusive';
   experiments: ExperimentResult[];
   /** With --repeat or --baseline: each experiment's figures over its runs. */
   repeats?: RepeatSummary[];
@@ -55,7 +57,13 @@ export interface Report {
 
 /** The exit code a report's verdict stands for. */
 export const exitCodeOf = (verdict: Report['verdict']) =>
-  verdict === 'pass' ? EXIT.ok : verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.failed;
+  verdict === 'pass'
+    ? EXIT.ok
+    : verdict === 'inconclusive'
+      ? EXIT.inconclusive
+      : verdict === 'aborted'
+        ? EXIT.aborted
+        : EXIT.failed;
 
 function summarise(
   name: string,
@@ -89,7 +97,9 @@ export function buildReport(
   const verdict =
     ran.length === 0 || ran.some((e) => e.status === 'error')
       ? 'error'
-      : ran.some((e) => e.status !== 'pass') || gates.includes('regression')
+      : ran.some((e) => e.status === 'aborted')
+        ? 'aborted'
+        : ran.some((e) => e.status !== 'pass') || gates.includes('regression')
         ? 'fail'
         : gates.includes('inconclusive')
           ? 'inconclusive'

@@ -130,11 +130,9 @@ export function renderSummary(report: Report): string {
     e.recovery.totalMs === null ? '-' : formatMs(e.recovery.totalMs),
     `${percent(e.traffic.during.errorRate)}${e.traffic.during.retried ? ` (${e.traffic.during.retried} retried)` : ''}`,
     formatMs(e.traffic.during.p95Ms),
-    e.integrity
-      ? `${e.integrity.readBack}/${e.integrity.acknowledged}${e.integrity.stockConserved ? '' : ' stock!'}`
-      : '-',
+    e.integrity ? `${e.integrity.readBack}/${e.integrity.acknowledged}` : '-',
   ]);
-  const header = ['experiment', 'result', 'recovery', 'errors', 'p95 during', 'orders read back'];
+  const header = ['experiment', 'result', 'recovery', 'errors', 'p95 during', 'read back'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const colour = (status: string) =>
     status === 'PASS' ? chalk.green(status) : status === 'FAIL' ? chalk.red(status) : chalk.yellow(status);

@@ -53,7 +53,7 @@ export const TargetSchema = Type.Object(
     /** Kubernetes: the Deployment or StatefulSet that owns the pods (its desired replicas are capacity). */
     workload: Type.Optional(Text(WORKLOAD, 'deployment/<name> or statefulset/<name>')),
     /** Kubernetes: the Service traffic enters by (default: the target's name). */
-    service: Type.Optional(KubeName()),
+    serviceName: Type.Optional(KubeName()),
     /** Kubernetes: the Service's port, by number or name (default: its first). */
     port: Type.Optional(
       Type.Union([

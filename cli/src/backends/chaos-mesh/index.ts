@@ -10,7 +10,7 @@ import type { Target } from '../../drivers/driver.js';
 import type { KubeClient } from '../../drivers/kubernetes/kube-client.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
 import { UsageError } from '../../errors.js';
-import type { Injected, Injection, Verification } from '../../faults/fault.js';
+import type { Injected, Injection, Observed, Verification } from '../../faults/fault.js';
 import { CHAOS_MESH, type ChaosObject } from './objects.js';
 
 const WAIT_MS = 60_000;
@@ -39,7 +39,7 @@ export abstract class MeshInjection implements Injection {
 
   protected abstract object(): Promise<ChaosObject>;
   abstract plan(): Promise<string>;
-  abstract verify(): Promise<Verification>;
+  abstract verify(observed?: Observed): Promise<Verification>;
 
   protected plural(object: ChaosObject): string {
     return object.kind.toLowerCase();

@@ -3,20 +3,13 @@
 // replicas, and resolves where traffic reaches a service from its Service object.
 import type { V1Pod } from '@kubernetes/client-node';
 import { UsageError } from '../../errors.js';
-import { type Capacity, type Driver, type Replica, SERVICE_NAMES, type Target } from '../driver.js';
+import { type Capacity, type Driver, type Replica, type Target } from '../driver.js';
 import { connect } from './cluster.js';
 import type { KubeClient, WorkloadKind } from './kube-client.js';
 import type { PodTracker } from './pod-tracker.js';
 
 /** Namespaces chaos must never touch. */
 const PROTECTED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
-
-export interface KubernetesDriverOptions {
-  /** Where traffic reaches a service from here (e.g. a port-forward); default its Service in-cluster. */
-  urls?: Record<string, string>;
-  /** Label selector per service (from --selector service=labels or the suite). */
-  selectors?: Record<string, string>;
-}
 
 const defaultSelector = (service: string) => `app.kubernetes.io/name=${service}`;
 
@@ -25,10 +18,7 @@ export class KubernetesDriver implements Driver {
   private readonly trackers = new Map<string, Promise<PodTracker>>();
   private readonly desired = new Map<string, Promise<number | undefined>>();
 
-  constructor(
-    readonly client: KubeClient,
-    private readonly opts: KubernetesDriverOptions = {},
-  ) {
+  constructor(readonly client: KubeClient) {
     if (PROTECTED_NAMESPACES.includes(client.namespace)) {
       throw new UsageError(`refusing to run chaos in the protected namespace ${client.namespace}`);
     }
@@ -42,31 +32,41 @@ export class KubernetesDriver implements Driver {
    * Reachable, credentials accepted, and the platform's pods can be listed and watched: a refusal
    * here is one line before any experiment starts (and before any report is written).
    */
-  async connect(): Promise<string> {
+  async connect(targets: readonly Target[]): Promise<string> {
     const where = await connect(this.client.cluster);
-    await Promise.all(SERVICE_NAMES.map((service) => this.tracker({ service })));
+    await Promise.all(targets.map((target) => this.tracker(target)));
     return where;
   }
 
   selector(target: Target): string {
-    return target.selector ?? this.opts.selectors?.[target.service] ?? defaultSelector(target.service);
+    return target.selector ?? defaultSelector(target.service);
   }
 
-  /** --url wins; else the Service's port, by its short in-cluster name (no cluster domain assumed). */
-  async url(service: string): Promise<string> {
-    const given = this.opts.urls?.[service];
-    if (given) return given;
+  /**
+   * The target's url (or --url) wins; else its Service's port (the one named, else one named http,
+   * else the first), by the Service's short in-cluster name (no cluster domain assumed).
+   */
+  async url(target: Target): Promise<string> {
+    const given = target.url;
+    if (given) return given.replace(/\/$/, '');
+    const service = target.serviceName ?? target.service;
     const svc = await this.client.service(service);
     if (!svc)
       throw new UsageError(
-        `no Service ${service} in namespace ${this.client.namespace}: pass --url ${service}=http://host:port`,
+        `no Service ${service} in namespace ${this.client.namespace}: give target ${target.service} a url (or pass --url ${target.service}=http://host:port)`,
       );
     const ports = svc.spec?.ports ?? [];
-    const port = ports.find((p) => p.name === 'http') ?? ports[0];
-    if (!port) throw new UsageError(`Service ${service} exposes no port`);
+    const port =
+      target.port === undefined
+        ? (ports.find((p) => p.name === 'http') ?? ports[0])
+        : ports.find((p) => p.port === target.port || p.name === target.port);
+    if (!port)
+      throw new UsageError(
+        `Service ${service} exposes ${target.port === undefined ? 'no port' : `no port ${target.port}`}`,
+      );
     if (!this.inCluster) {
       throw new UsageError(
-        `${service} is reached at ${service}.${this.client.namespace}.svc:${port.port} only inside the cluster: run chaosctl as the chart's Job, or pass --url ${service}=http://127.0.0.1:<port> with kubectl port-forward svc/${service} <port>:${port.port}`,
+        `${service} is reached at ${service}.${this.client.namespace}.svc:${port.port} only inside the cluster: run chaosctl as the chart's Job, or give target ${target.service} a url (--url ${target.service}=http://127.0.0.1:<port> with kubectl port-forward svc/${service} <port>:${port.port})`,
       );
     }
     return `http://${service}.${this.client.namespace}.svc:${port.port}`;

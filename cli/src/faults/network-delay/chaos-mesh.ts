@@ -8,7 +8,7 @@ import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
 import { type Target, targetOf } from '../../drivers/driver.js';
 import type { KubernetesDriver } from '../../drivers/kubernetes/kubernetes-driver.js';
 import { UsageError } from '../../errors.js';
-import type { Injected, Injection, Verification } from '../fault.js';
+import type { Injected, Injection, Observed, Verification } from '../fault.js';
 import { callersOf, delayOf, type NetworkDelaySpec } from './spec.js';
 
 export const injection = (driver: KubernetesDriver, spec: NetworkDelaySpec): Injection =>
@@ -63,28 +63,45 @@ class MeshNetworkDelay extends MeshInjection {
   }
 
   override async preflight(): Promise<string[]> {
-    if (!this.driver.inCluster)
+    if (callersOf(this.spec).length === 0)
       throw new UsageError(
-        `a NetworkChaos delays only in-cluster callers: from outside (--url, a port-forward) its effect on ${this.target.service} cannot be observed; run chaosctl as the chart's Job, or use --backend kubernetes`,
+        `a NetworkChaos here delays the target's packets to its callers: name them (callers: in the suite, or --callers)`,
       );
     return super.preflight();
   }
 
   override async inject(): Promise<Injected> {
-    this.baselineMs = await probeLatency(await this.driver.url(this.target.service));
+    if (this.driver.inCluster) this.baselineMs = await probeLatency(await this.driver.url(this.target));
     return super.inject();
   }
 
-  async verify(): Promise<Verification> {
+  /**
+   * In the cluster chaosctl is a caller and sees the target slower itself. From outside, a NetworkChaos
+   * delays only in-cluster callers: the evidence is the suite's own requests, slower through them.
+   */
+  async verify(observed?: Observed): Promise<Verification> {
     const { latencyMs } = delayOf(this.spec);
-    const { landed, added } = delayLanded(
-      this.baselineMs,
-      await probeLatency(await this.driver.url(this.target.service)),
-      latencyMs,
-    );
+    if (this.driver.inCluster) {
+      const { landed, added } = delayLanded(
+        this.baselineMs,
+        await probeLatency(await this.driver.url(this.target)),
+        latencyMs,
+      );
+      return {
+        landed,
+        evidence: `from this pod ${this.target.service} answered ${added} ms slower (${latencyMs} ms injected)`,
+      };
+    }
+    if (!observed?.trafficLatency)
+      return {
+        landed: false,
+        evidence: `from outside the cluster a NetworkChaos is felt only through its callers (${callersOf(this.spec).join(', ')}), and the suite declares no traffic through them: declare traffic, or run chaosctl as the chart's Job`,
+      };
+    const felt = await observed.trafficLatency();
+    const { landed, added } = delayLanded(felt.beforeMs, felt.duringMs, latencyMs);
     return {
       landed,
-      evidence: `from this pod ${this.target.service} answered ${added} ms slower (${latencyMs} ms injected)`,
+      evidence: `the suite's requests answered ${added} ms slower (median of ${felt.requests}, through ${callersOf(this.spec).join(', ')}; ${latencyMs} ms injected)`,
     };
   }
 }

@@ -158,27 +158,34 @@ class KubeNetworkDelay implements Injection {
         `the network-delay agent in ${agent.pod} cannot add a netem qdisc (exit ${netem.exitCode}): ${said}`,
       );
     }
-    const callers = await this.callerIps();
-    if (callers.length === 0) {
+    const named = callersOf(this.spec);
+    if (named.length > 0 && (await this.callerIps()).length === 0) {
       throw new UsageError(
-        `no caller of ${this.target.service} runs in the cluster (${callersOf(this.spec).join(', ') || 'none named'}): traffic from --url (a port-forward enters the pod through lo) cannot be delayed or observed; run chaosctl as the chart's Job, or name --callers`,
+        `no caller of ${this.target.service} runs in the cluster (${named.join(', ')}): traffic from --url (a port-forward enters the pod through lo) cannot be delayed or observed; run chaosctl as the chart's Job, or name other callers`,
       );
     }
     const { latencyMs, jitterMs } = delayOf(this.spec);
     const probe = pod.spec?.containers.find((c) => c.readinessProbe)?.readinessProbe;
     const timeoutMs = (probe?.timeoutSeconds ?? 1) * 1000;
-    return latencyMs + jitterMs >= timeoutMs / 2
-      ? [
-          `${latencyMs + jitterMs} ms is close to the readiness probe's ${timeoutMs} ms timeout: only callers are delayed when the kernel can filter by address; if it cannot, every packet is, and the probe would fail`,
-        ]
-      : [];
+    return [
+      ...(named.length === 0
+        ? [
+            `no callers named: every packet ${this.target.service} sends is delayed, its probes' answers included (name callers to spare them)`,
+          ]
+        : []),
+      ...(latencyMs + jitterMs >= timeoutMs / 2
+        ? [
+            `${latencyMs + jitterMs} ms is close to the readiness probe's ${timeoutMs} ms timeout: only callers are delayed when the kernel can filter by address; if it cannot, every packet is, and the probe would fail`,
+          ]
+        : []),
+    ];
   }
 
   async inject(): Promise<Injected> {
     const { client } = this.driver;
     const { latencyMs, jitterMs } = delayOf(this.spec);
     if (this.driver.inCluster)
-      this.baselineMs = await probeLatency(await this.driver.url(this.target.service));
+      this.baselineMs = await probeLatency(await this.driver.url(this.target));
     const callers = await this.callerIps();
     const pods = await this.driver.readyPods(this.target);
     this.agents = await Promise.all(pods.map((pod) => this.ensureAgent(pod)));
@@ -242,7 +249,7 @@ class KubeNetworkDelay implements Injection {
       const { latencyMs } = delayOf(this.spec);
       const seen = delayLanded(
         this.baselineMs,
-        await probeLatency(await this.driver.url(this.target.service)),
+        await probeLatency(await this.driver.url(this.target)),
         latencyMs,
       );
       landed = seen.landed;

@@ -11,7 +11,7 @@ export const schema = experimentSchema('network-delay', {
   latency: Duration({ nonZero: 'a zero delay breaks nothing' }),
   jitter: Type.Optional(Duration()),
   duration: Duration({ nonZero: 'a fault that lasts no time breaks nothing' }),
-  /** Services whose traffic to the target is delayed (default: the target's callers on the platform). */
+  /** Targets whose traffic to the target is delayed (default: every peer's, where the backend can). */
   callers: Type.Optional(Type.Array(KubeName(), { minItems: 1, maxItems: 20 })),
 });
 
@@ -25,20 +25,5 @@ export function delayOf(spec: NetworkDelaySpec) {
   };
 }
 
-/**
- * Who calls whom on the platform: whose traffic to a target a network-delay slows by default.
- * order-service is called by users (chaosctl's traffic); any other target (a database, a workload
- * of yours) by the three services. `callers:` in a suite, or --callers, overrides it.
- */
-const PLATFORM_CALLERS: Record<string, string[]> = {
-  'order-service': [],
-  'inventory-service': ['order-service'],
-  'notification-service': ['order-service'],
-};
-
-export function callersOf(spec: NetworkDelaySpec): string[] {
-  return (
-    spec.callers ??
-    PLATFORM_CALLERS[spec.service] ?? ['order-service', 'inventory-service', 'notification-service']
-  );
-}
+/** Services whose traffic to the target is delayed: those named; none named means every peer. */
+export const callersOf = (spec: NetworkDelaySpec): string[] => spec.callers ?? [];
