@@ -23,13 +23,16 @@ export interface Probe {
   read(phase: ProbePhase, before: Before): Promise<Reading>;
 }
 
-/** Why a request failed, in one line (undici's errors carry a code, timeouts a name). */
+/**
+ * Why a request failed, in one line. Duck-typed: errors from Node's core (a refused connection, an
+ * AbortSignal's timeout) come from another realm than the code under jest, so instanceof fails there.
+ */
 export function reasonOf(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-    return `no answer within ${timeoutMs} ms`;
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
+  const { name, code, message } = (typeof err === 'object' && err !== null ? err : {}) as Record<
+    string,
+    unknown
+  >;
+  if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  if (typeof message !== 'string') return String(err);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }
