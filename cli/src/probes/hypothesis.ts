@@ -88,9 +88,10 @@ export class Hypothesis {
 
   /**
    * Polls every after-probe in rounds (all at once, a round at most every AFTER_POLL_MS) until one
-   * round where all pass, or until `deadline` (epoch ms); at least one round runs. `results` is the
-   * last round's; `heldAt` when that passing round was sent, or null when none passed in time.
-   * A round started before the deadline runs to its end (each probe bounded by its own timeout).
+   * round where all pass, or until a round that ends at or after `deadline` (epoch ms): at least one
+   * round runs, and the last one starts at the deadline at the latest. `results` is the last round's;
+   * `heldAt` when that passing round was sent, or null when none passed in time. A round runs to its
+   * end (each probe bounded by its own timeout), so this may return up to one timeout past the deadline.
    */
   async after(deadline: number): Promise<{ results: ProbeResult[]; heldAt: number | null }> {
     const probes = this.in('after');
@@ -98,13 +99,14 @@ export class Hypothesis {
       const roundAt = Date.now();
       const results = await Promise.all(probes.map((d) => this.sample(d, 'after')));
       if (results.every((r) => r.ok)) return { results, heldAt: roundAt };
-      const next = roundAt + AFTER_POLL_MS;
-      if (next >= deadline) {
+      if (Date.now() >= deadline) {
         for (const r of results.filter((r) => !r.ok))
           this.log(`probe ${r.name} still failing after the fault: ${r.detail}`);
         return { results, heldAt: null };
       }
-      await new Promise((resolve) => setTimeout(resolve, next - Date.now()));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(roundAt + AFTER_POLL_MS, deadline) - Date.now()),
+      );
     }
   }
 
