@@ -3,7 +3,7 @@
 // steady-state hypothesis), when to stop at once (abort) and the experiments. One TypeBox schema
 // validates files and flags alike and is published as JSON Schema (docs/schemas/suite-v2.json).
 // Version 1 files (the demo shop's traffic implied) still load: see upgrade.ts.
-import { type Static, type TObject, type TProperties, type TSchema, Type } from 'typebox';
+import { type Static, type TLiteral, type TObject, type TProperties, type TSchema, Type } from 'typebox';
 import {
   Duration,
   KubeName,
@@ -69,8 +69,15 @@ export const TargetSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * One of `values`. The cast keeps each literal in the static type: map() turns the tuple into an
+ * array, whose union Static reads as never (every `method` and `when` was typed never/undefined).
+ */
+const OneOf = <const T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)) as unknown as [TLiteral<T[number]>]);
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const Method = () => Type.Union(METHODS.map((m) => Type.Literal(m)));
+const Method = () => OneOf(METHODS);
 const Statuses = () =>
   Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 50, uniqueItems: true });
 const Headers = () => Type.Record(Type.String({ pattern: HEADER }), Type.String());
@@ -200,9 +207,7 @@ const probeCommon = {
    * fault is on (abort conditions may watch it); after: must hold again within the recovery SLA.
    * Default: all three.
    */
-  when: Type.Optional(
-    Type.Array(Type.Union(PROBE_PHASES.map((p) => Type.Literal(p))), { minItems: 1, uniqueItems: true }),
-  ),
+  when: Type.Optional(Type.Array(OneOf(PROBE_PHASES), { minItems: 1, uniqueItems: true })),
   /** Sampling period while the fault is on (default 1s). */
   every: Type.Optional(Duration({ nonZero: 'a probe needs time between samples' })),
 };
