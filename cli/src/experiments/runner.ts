@@ -7,14 +7,16 @@ import type { Backend } from '../backends/backend.js';
 import { type Driver, type Replica, SERVICE_NAMES, type Target, targetOf } from '../drivers/driver.js';
 import { UnsupportedFaultError } from '../errors.js';
 import { faultOf } from '../faults/registry.js';
+import type { RequestSpec } from '../suite/schema.js';
 import { describeRetry, LoadGenerator, type RetryPolicy } from '../traffic/load.js';
+import { checkReadBack } from '../traffic/read-back.js';
 import { replicaTraffic, timeline, windowStats } from '../traffic/stats.js';
 import { warmUp } from '../traffic/warmup.js';
 import { BreakerWatch } from './breaker-watch.js';
 import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
 import { DEFAULT_THRESHOLDS } from './fields.js';
-import { checkIntegrity, stockTotals } from './integrity.js';
+import { stockTotals } from './integrity.js';
 import { attribute, type Phases, phases } from './recovery.js';
 import type { ExperimentResult, ThresholdResult } from './result.js';
 import type { ExperimentSpec } from './spec.js';
@@ -29,6 +31,23 @@ export interface RunOptions {
   cooldownMs: number;
   log: (line: string) => void;
 }
+
+/** The demo shop's traffic, as a v1 suite implies it (until the runner takes the suite's own). */
+export const DEMO_TRAFFIC: RequestSpec[] = [
+  {
+    target: 'order-service',
+    method: 'POST',
+    path: '/orders',
+    body: {
+      product_id: '{{pick PROD-001 PROD-002 PROD-003 PROD-004 PROD-005}}',
+      quantity: 1,
+      email: 'chaos@example.com',
+    },
+    success: [201],
+    idempotencyHeader: 'Idempotency-Key',
+    readBack: { path: '/orders/{{response.id}}', expect: "status = 'confirmed'" },
+  },
+];
 
 export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
 
@@ -109,7 +128,12 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       driver.url('inventory-service'),
     ]);
     const stockBefore = await stockTotals(inventoryUrl);
-    const load = new LoadGenerator({ url: orderUrl, rps: opts.rps, retry: opts.retry });
+    const load = new LoadGenerator({
+      requests: DEMO_TRAFFIC,
+      urlOf: { 'order-service': orderUrl },
+      rps: opts.rps,
+      retry: opts.retry,
+    });
     stopLoad = track('stopped the traffic to order-service', async () => {
       await load.stop();
     });
@@ -117,7 +141,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     load.start();
     breakers = new BreakerWatch(orderUrl);
     breakers.start();
-    event(`traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry)}` : ''}`);
+    event(
+      `traffic: ${opts.rps} orders/s${opts.retry.retries > 0 ? `, ${describeRetry(opts.retry, 'Idempotency-Key')}` : ''}`,
+    );
     const baselineFrom = await warmUp(load.samples, trafficFrom);
     event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
     await sleep(opts.warmupMs);
@@ -203,7 +229,18 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
             : Math.max(measured.capacityRestoredMs, measured.userFacingMs),
     };
 
-    result.integrity = await checkIntegrity(orderUrl, inventoryUrl, samples, stockBefore);
+    const readBack = await checkReadBack(samples, DEMO_TRAFFIC);
+    const stockAfter = await stockTotals(inventoryUrl);
+    const stockConserved = Object.entries(stockBefore).every(
+      ([product, total]) => stockAfter[product] === total,
+    );
+    result.integrity = {
+      ...readBack,
+      stockBefore,
+      stockAfter,
+      stockConserved,
+      passed: readBack.passed && stockConserved,
+    };
     event(
       `integrity: ${result.integrity.readBack}/${result.integrity.acknowledged} acknowledged orders read back, stock ${result.integrity.stockConserved ? 'conserved' : 'NOT conserved'}`,
     );

@@ -69,8 +69,17 @@ export const TargetSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const Method = () => Type.Union(METHODS.map((m) => Type.Literal(m)));
+// Written out, not mapped from an array: a mapped array's static type is lost (it was `undefined`).
+const Method = () =>
+  Type.Union([
+    Type.Literal('GET'),
+    Type.Literal('HEAD'),
+    Type.Literal('POST'),
+    Type.Literal('PUT'),
+    Type.Literal('PATCH'),
+    Type.Literal('DELETE'),
+    Type.Literal('OPTIONS'),
+  ]);
 const Statuses = () =>
   Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 50, uniqueItems: true });
 const Headers = () => Type.Record(Type.String({ pattern: HEADER }), Type.String());
