@@ -1,6 +1,6 @@
 // chaosctl talks to whatever ports a user gives, including the ones the Fetch standard calls "bad"
 // (https://fetch.spec.whatwg.org/#bad-port), which Node's fetch refuses to connect to: the read-back,
-// the breaker watch, the latency probe and the local driver's control calls all work there.
+// the probes, the breaker watch, the latency probe and the local driver's control calls all work there.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,9 @@ import { probeLatency } from '../src/backends/probe-latency.js';
 import { LocalDriver } from '../src/drivers/local/local-driver.js';
 import { fetchStatus } from '../src/drivers/local/platform.js';
 import { BreakerWatch } from '../src/experiments/breaker-watch.js';
-import { checkIntegrity } from '../src/experiments/integrity.js';
+import { Hypothesis } from '../src/probes/hypothesis.js';
 import type { Sample } from '../src/traffic/load.js';
+import { checkReadBack } from '../src/traffic/read-back.js';
 
 /** Bad ports from the Fetch standard's list that a test may bind without privileges. */
 const BAD_PORTS = [6000, 6665, 6666, 6667, 6668, 6669, 6697, 10080];
@@ -66,9 +67,40 @@ afterAll(async () => {
 
 describe('chaosctl on a Fetch-standard bad port', () => {
   it('reads orders and stock back', async () => {
-    const samples = [{ orderId: 'a' }, { orderId: 'b' }] as Sample[];
-    const result = await checkIntegrity(url, url, samples, { 'PROD-001': 10 });
-    expect(result).toMatchObject({ acknowledged: 2, readBack: 2, stockConserved: true, passed: true });
+    const acknowledged = (id: string) =>
+      ({
+        ok: true,
+        request: 0,
+        readBack: { url, method: 'GET', headers: {}, path: `/orders/${id}` },
+      }) as Sample;
+    const mix = [
+      {
+        target: 'shop',
+        method: 'POST' as const,
+        path: '/orders',
+        readBack: { path: '/orders/{{response.id}}', expect: "status = 'confirmed'" },
+      },
+    ];
+    const result = await checkReadBack([acknowledged('a'), acknowledged('b')], mix);
+    expect(result).toEqual({ acknowledged: 2, readBack: 2, missing: [], passed: true });
+    // A probe of the suite (the demo shop's stock check) reads the same port.
+    const probes = new Hypothesis(
+      [
+        {
+          name: 'stock conserved',
+          when: ['before'],
+          http: {
+            url,
+            path: '/inventory',
+            json: { expression: '{product_id: available + reserved}', equals: { 'PROD-001': 10 } },
+          },
+        },
+      ],
+      { urlOf: async () => url },
+    );
+    expect(await probes.before()).toMatchObject([
+      { name: 'stock conserved', ok: true, value: { 'PROD-001': 10 } },
+    ]);
   });
 
   it('watches the breakers in the metrics', async () => {

@@ -711,19 +711,24 @@ describe('the Chaos Mesh backend inside the cluster', () => {
   it('scopes a NetworkChaos to the callers, waits for AllInjected, and still checks the effect itself', async () => {
     // As the chart's chaos-suite pod runs it: in-cluster, so its own pod is a caller too.
     const config = { ...loadCluster({ kubeconfig: cluster.kubeconfig, namespace: 'shop' }), inCluster: true };
-    const driver = new KubernetesDriver(new KubeClient(config), {
-      urls: { 'inventory-service': `http://127.0.0.1:${base + 1}` },
-    });
+    const driver = new KubernetesDriver(new KubeClient(config));
+    await driver.connect([
+      { service: 'inventory-service', url: `http://127.0.0.1:${base + 1}` },
+      { service: 'notification-service' },
+    ]);
     const injection = await new Backend('chaos-mesh', driver).injection({
       type: 'network-delay',
       service: 'inventory-service',
       latency: '300ms',
       duration: '10s',
+      callers: ['order-service'],
     });
     try {
       // In the cluster a service is reached through its Service's port, by its short name: no
       // cluster domain is assumed.
-      expect(await driver.url('notification-service')).toBe('http://notification-service.shop.svc:5000');
+      expect(await driver.url({ service: 'notification-service' })).toBe(
+        'http://notification-service.shop.svc:5000',
+      );
       expect(await injection.preflight()).toEqual([]);
       const injected = await injection.inject();
       expect(injected.summary).toMatch(

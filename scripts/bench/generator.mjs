@@ -7,7 +7,7 @@
 // - the highest rate the generator holds within 1% (achieved >= 99% of asked, none dropped) on its
 //   one core.
 // Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about a minute. 127.0.0.1
-// only. TRAFFIC_DIR=<dir with load.js> measures another build of the generator.
+// only. TRAFFIC_DIR=<dir with load.js> measures another build of the generator (one that takes a mix).
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,11 +55,27 @@ const port = await new Promise((done, fail) => {
 });
 const url = `http://127.0.0.1:${port}`;
 
+// The demo shop's order as a suite declares it: a rendered body, an idempotency key, and the
+// answer's id read for the read-back, as chaosctl sends it in a run.
+const ORDER = {
+  target: 'bench',
+  method: 'POST',
+  path: '/orders',
+  body: {
+    product_id: '{{pick PROD-001 PROD-002 PROD-003 PROD-004 PROD-005}}',
+    quantity: 1,
+    email: 'chaos@example.com',
+  },
+  success: [201],
+  idempotencyHeader: 'Idempotency-Key',
+  readBack: { path: '/orders/{{response.id}}', expect: "status = 'confirmed'" },
+};
+
 const f1 = (n) => (n === undefined ? '   n/a' : n.toFixed(1).padStart(6));
 
 async function measure(rps, seconds = RUN_S) {
   await (await fetch(`${url}/server-times`)).arrayBuffer();
-  const load = new LoadGenerator({ url, rps });
+  const load = new LoadGenerator({ requests: [ORDER], urlOf: { bench: url }, rps });
   const cpu = process.cpuUsage();
   const started = performance.now();
   load.start();

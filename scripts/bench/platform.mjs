@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { watchStatus } from '../../cli/dist/drivers/local/platform.js';
 import { cpuOf, freePort, replicaEntry } from '../../cli/dist/drivers/local/supervisor.js';
+import { DEMO_TRAFFIC } from '../../cli/dist/experiments/runner.js';
 import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -182,7 +183,12 @@ async function recovery() {
   const platform = await startPlatform(2);
   // A kill cuts off the requests the killed process held (as behind a Service); a client that
   // retries with the Idempotency-Key, as chaosctl's default suite does, gets them served.
-  const load = new LoadGenerator({ url: platform.orderUrl, rps: 100, retry: { retries: 2, backoffMs: 20 } });
+  const load = new LoadGenerator({
+    requests: DEMO_TRAFFIC,
+    urlOf: { 'order-service': platform.orderUrl },
+    rps: 100,
+    retry: { retries: 2, backoffMs: 20 },
+  });
   load.start();
   await sleep(1000);
   const times = [];

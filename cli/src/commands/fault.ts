@@ -2,11 +2,11 @@
 // the target, the thresholds and the run's options are common.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { problemOf } from '../suite/problems.js';
-import { SuiteV1Schema } from '../suite/upgrade.js';
-import { V1_UNIONS } from '../suite/load.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
 import type { Fault } from '../faults/fault.js';
+import { V1_UNIONS } from '../suite/load.js';
+import { problemOf } from '../suite/problems.js';
+import { SuiteV1Schema } from '../suite/upgrade.js';
 import { faultCommand, flagOf, type TargetFlags, targetFrom } from './options.js';
 import { type CommonOptions, runExperiments } from './run-experiments.js';
 import { amendTargets, suiteForExperiment } from './suite-flags.js';

@@ -76,7 +76,12 @@ export function experimentOptions(command: Command): Command {
       'image of the network-delay agent (needs sh and tc) for the kubernetes backend',
       DEFAULT_AGENT_IMAGE,
     )
-    .option('--rps <n>', "requests per second of the suite's traffic (over the suite's rps when given)", numeric, 50)
+    .option(
+      '--rps <n>',
+      "requests per second of the suite's traffic (over the suite's rps when given)",
+      numeric,
+      50,
+    )
     .option(
       '--warmup <duration>',
       'the baseline: traffic before the fault, after a warm-up of 1-5 s that no window counts',

@@ -18,9 +18,9 @@ import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
 import { describeBroken, renderSummary } from '../reporters/summary.js';
 import { removeReports, writeReports } from '../reporters/write.js';
 import type { Suite } from '../suite/load.js';
+import { V1_UNIONS } from '../suite/load.js';
 import { problemOf } from '../suite/problems.js';
 import { SuiteV1Schema } from '../suite/upgrade.js';
-import { V1_UNIONS } from '../suite/load.js';
 import { VERSION } from '../version.js';
 import { flagOf } from './options.js';
 
@@ -76,7 +76,11 @@ function trafficPlan(suite: Suite, opts: CommonOptions, given: Given): TrafficPl
     retries: pick('retries'),
     retryBackoff: pick('retryBackoff'),
   };
-  const problem = problemOf(SuiteV1Schema, { version: 1, ...settings, experiments: suite.experiments }, V1_UNIONS);
+  const problem = problemOf(
+    SuiteV1Schema,
+    { version: 1, ...settings, experiments: suite.experiments },
+    V1_UNIONS,
+  );
   if (problem) throw new UsageError(`${flagOf(problem.path)} ${problem.message}`);
   return {
     rps: settings.rps as number,
@@ -111,7 +115,9 @@ export async function runExperiments(suite: Suite, opts: CommonOptions, given: G
   const startedAt = new Date();
   let backend: Backend;
   try {
-    const where = await driver.connect(Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name)));
+    const where = await driver.connect(
+      Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name)),
+    );
     backend = await createBackend(driver, opts);
     // Every experiment's target and options are checked against the backend and the platform
     // before anything runs: a refused experiment leaves no report.
@@ -156,7 +162,9 @@ export async function runExperiments(suite: Suite, opts: CommonOptions, given: G
     // An abort condition says the system is in danger: no further fault is injected into it.
     const left = runs.length - results.length;
     if (result.status === 'aborted' && left > 0) {
-      process.stderr.write(`chaosctl: ${result.name} was aborted: the ${left} experiment(s) after it were not run\n`);
+      process.stderr.write(
+        `chaosctl: ${result.name} was aborted: the ${left} experiment(s) after it were not run\n`,
+      );
       break;
     }
   }

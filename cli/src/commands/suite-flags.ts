@@ -26,7 +26,13 @@ export function suiteForExperiment(spec: ExperimentSpec, suitePath: string | und
     ...suite,
     targets: foreign ? { [service]: target } : { ...suite.targets, [service]: target },
     ...(foreign ? { traffic: undefined, probes: [], abort: [] } : {}),
-    experiments: [{ ...spec, ...(target.selector ? { selector: target.selector } : {}), ...(target.workload ? { workload: target.workload } : {}) }],
+    experiments: [
+      {
+        ...spec,
+        ...(target.selector ? { selector: target.selector } : {}),
+        ...(target.workload ? { workload: target.workload } : {}),
+      },
+    ],
   };
 }
 
@@ -40,11 +46,16 @@ export function amendTargets(suite: Suite, flags: { url?: string[]; selector?: s
   const named = (name: string, flag: string) => {
     const target = targets[name];
     if (!target)
-      throw new UsageError(`${flag} names ${name}, which is no target of the suite (targets: ${Object.keys(targets).join(', ')})`);
+      throw new UsageError(
+        `${flag} names ${name}, which is no target of the suite (targets: ${Object.keys(targets).join(', ')})`,
+      );
     return target;
   };
   for (const [name, url] of Object.entries(parseUrls(flags.url ?? []))) {
-    if (name === '' && !entry) throw new UsageError('--url without a target: the suite declares no traffic; give --url <target>=<url>');
+    if (name === '' && !entry)
+      throw new UsageError(
+        '--url without a target: the suite declares no traffic; give --url <target>=<url>',
+      );
     named(name || (entry as string), '--url').url = url;
   }
   for (const [name, selector] of Object.entries(parseSelectors(flags.selector ?? []).perService))

@@ -5,10 +5,10 @@ import { Command, Option } from 'commander';
 import { createDriver } from '../drivers/connect.js';
 import { type Driver, targetNamed } from '../drivers/driver.js';
 import { EXIT, UnreachableError } from '../errors.js';
-import { Hypothesis } from '../probes/hypothesis.js';
 import { checkProbes } from '../probes/check.js';
+import { Hypothesis } from '../probes/hypothesis.js';
 import { loadSuite, type Suite } from '../suite/load.js';
-import { compileRequests } from '../traffic/mix.js';
+import { compileMix } from '../traffic/mix.js';
 import { connectionOptions } from './options.js';
 import { amendTargets } from './suite-flags.js';
 
@@ -44,7 +44,7 @@ export async function run(file: string, flags: Flags): Promise<void> {
   // Offline checks throw a UsageError naming the field (exit 2).
   const suite = amendTargets(loadSuite(file), flags);
   checkProbes(suite.probes, suite.abort);
-  compileRequests(suite.traffic?.requests ?? []);
+  compileMix(suite.traffic?.requests ?? []);
   const checks: Check[] = [
     {
       what: 'suite',
@@ -76,7 +76,8 @@ export async function run(file: string, flags: Flags): Promise<void> {
     : EXIT.failed;
 }
 
-const targetsOf = (suite: Suite) => Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name));
+const targetsOf = (suite: Suite) =>
+  Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name));
 
 /** Each target at its desired capacity, and reachable where traffic or a probe enters by it. */
 async function targetChecks(driver: Driver, suite: Suite): Promise<Check[]> {

@@ -4,7 +4,6 @@ import type { Sample } from '../traffic/load.js';
 import { attribute, phases } from './recovery.js';
 
 const T0 = 1_000_000;
-let n = 0;
 /** A request due at `due` ms after T0 that took `latency` ms and ended with `status`. */
 const req = (due: number, latency: number, status = 201): Sample => ({
   dueAt: T0 + due,
@@ -13,9 +12,8 @@ const req = (due: number, latency: number, status = 201): Sample => ({
   lagMs: 0,
   status,
   attempts: 1,
-  idempotencyKey: `k${n++}`,
-  quantity: 1,
-  productId: 'PROD-001',
+  request: 0,
+  ok: status === 201,
 });
 
 /** Steady traffic every 50 ms from `from` to `to` at `latency` ms. */

@@ -172,7 +172,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       breakers = new BreakerWatch(urlOfTarget[requests[0]?.target as string] as string);
       breakers.start();
       event(
-        `traffic: ${opts.traffic.rps} requests/s${opts.traffic.retry.retries > 0 ? `, ${describeRetry(opts.traffic.retry)}` : ''}`,
+        `traffic: ${opts.traffic.rps} requests/s${opts.traffic.retry.retries > 0 ? `, ${describeRetry(opts.traffic.retry, requests.find((r) => r.idempotencyHeader)?.idempotencyHeader)}` : ''}`,
       );
       baselineFrom = await warmUp(generator.samples, trafficFrom);
       event(`warmed up in ${formatMs(baselineFrom - trafficFrom)}: the baseline starts`, baselineFrom);
@@ -188,7 +188,8 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
       event(result.error);
       return result;
     }
-    if (result.probes.before.length) event(`steady-state hypothesis holds: ${result.probes.before.length} probe(s)`);
+    if (result.probes.before.length)
+      event(`steady-state hypothesis holds: ${result.probes.before.length} probe(s)`);
 
     const before = await driver.replicas(target);
     // Registered before injection: Ctrl-C, an error or a timeout mid-injection still takes it back.
@@ -251,10 +252,14 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     result.probes.during = summariseDuring(await hypothesis.stopDuring());
 
     // The probes must hold again within the recovery SLA, while the cool-down's traffic flows.
-    const [held] = await Promise.all([hypothesis.after(endedAt + limits.recoverySlaMs), sleep(opts.traffic.cooldownMs)]);
+    const [held] = await Promise.all([
+      hypothesis.after(endedAt + limits.recoverySlaMs),
+      sleep(opts.traffic.cooldownMs),
+    ]);
     result.probes.after = held.results;
     if (held.heldAt !== null) milestones.steadyStateAt = held.heldAt;
-    else if (held.results.length) event('the steady-state hypothesis did NOT hold again within the recovery SLA');
+    else if (held.results.length)
+      event('the steady-state hypothesis did NOT hold again within the recovery SLA');
 
     // stop() is idempotent: the tracked stop only forgets the traffic once its samples are in.
     const samples: Sample[] = load ? await load.stop() : [];
@@ -288,11 +293,19 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
     const declared = requests.length > 0;
     const probed = result.probes.after.length > 0;
     // What the SLA gates: every measured phase of recovery, each from when it could start.
-    const afterRemoval = (ms: number | null) => (ms === null ? null : Math.max(0, ms - measured.faultEndedMs));
+    const afterRemoval = (ms: number | null) =>
+      ms === null ? null : Math.max(0, ms - measured.faultEndedMs);
     const gated =
       fault.kind === 'timed'
-        ? [declared ? afterRemoval(measured.userFacingMs) : 0, probed ? afterRemoval(measured.steadyStateMs) : 0]
-        : [measured.capacityRestoredMs, declared ? measured.userFacingMs : 0, probed ? measured.steadyStateMs : 0];
+        ? [
+            declared ? afterRemoval(measured.userFacingMs) : 0,
+            probed ? afterRemoval(measured.steadyStateMs) : 0,
+          ]
+        : [
+            measured.capacityRestoredMs,
+            declared ? measured.userFacingMs : 0,
+            probed ? measured.steadyStateMs : 0,
+          ];
     result.recovery = {
       ...measured,
       totalMs: gated.some((ms) => ms === null) ? null : Math.max(...(gated as number[])),
@@ -300,7 +313,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 
     if (requests.some((r) => r.readBack)) {
       result.integrity = await checkReadBack(samples, requests);
-      event(`integrity: ${result.integrity.readBack}/${result.integrity.acknowledged} acknowledged requests read back`);
+      event(
+        `integrity: ${result.integrity.readBack}/${result.integrity.acknowledged} acknowledged requests read back`,
+      );
     }
 
     result.thresholds = [
@@ -386,7 +401,9 @@ async function feltLatency(samples: readonly Sample[], baselineFrom: number, inj
 }
 
 /** The samples of each probe while the fault was on, summed up: how many, how many failed, the first failure. */
-function summariseDuring(results: Awaited<ReturnType<Hypothesis['stopDuring']>>): ExperimentResult['probes']['during'] {
+function summariseDuring(
+  results: Awaited<ReturnType<Hypothesis['stopDuring']>>,
+): ExperimentResult['probes']['during'] {
   const byName = new Map<string, ExperimentResult['probes']['during'][number]>();
   for (const r of results) {
     const entry = byName.get(r.name) ?? { name: r.name, samples: 0, failed: 0 };

@@ -181,7 +181,7 @@ const anchor = (index: number) => `experiment-${index + 1}`;
 
 function integrityOf(e: ExperimentResult): string {
   if (!e.integrity) return '-';
-  return `${e.integrity.readBack}/${e.integrity.acknowledged} read back, stock ${e.integrity.stockConserved ? 'conserved' : 'NOT conserved'}`;
+  return `${e.integrity.readBack}/${e.integrity.acknowledged} read back`;
 }
 
 function verdictTable(experiments: ExperimentResult[]): string {

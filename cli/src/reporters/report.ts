@@ -28,6 +28,7 @@ export const FIGURES = {
   errorsEndedMs: (e: ExperimentResult) => e.recovery.errorsEndedMs,
   latencyNormalMs: (e: ExperimentResult) => e.recovery.latencyNormalMs,
   userFacingMs: (e: ExperimentResult) => e.recovery.userFacingMs,
+  steadyStateMs: (e: ExperimentResult) => e.recovery.steadyStateMs,
   errorRateDuring: (e: ExperimentResult) => e.traffic.during.errorRate,
   p95DuringMs: (e: ExperimentResult) => e.traffic.during.p95Ms,
 } as const;
@@ -100,10 +101,10 @@ export function buildReport(
       : ran.some((e) => e.status === 'aborted')
         ? 'aborted'
         : ran.some((e) => e.status !== 'pass') || gates.includes('regression')
-        ? 'fail'
-        : gates.includes('inconclusive')
-          ? 'inconclusive'
-          : 'pass';
+          ? 'fail'
+          : gates.includes('inconclusive')
+            ? 'inconclusive'
+            : 'pass';
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'chaosctl', version },

@@ -11,8 +11,10 @@ import { ExperimentSchema, type ExperimentSpec, FAULT_TYPES } from '../experimen
 import { type Discriminated, type Problem, pathText, problemOf } from './problems.js';
 import {
   AbortSchema,
+  type AbortSpec,
   FileExperimentSchema,
   ProbeSchema,
+  type ProbeSpec,
   type SuiteV2,
   SuiteV2Schema,
   type TargetSpec,
@@ -23,7 +25,9 @@ import { SuiteV1Schema, upgrade } from './upgrade.js';
 export const BUILT_IN_SUITE = resolve(import.meta.dirname, '../../suites/default.yaml');
 
 /** A suite ready to run: every experiment resolved against its target. */
-export interface Suite extends Omit<SuiteV2, 'experiments' | 'version'> {
+export interface Suite extends Omit<SuiteV2, 'experiments' | 'version' | 'probes' | 'abort'> {
+  probes: ProbeSpec[];
+  abort: AbortSpec[];
   /** The file it came from (or what made it: flags). */
   source: string;
   /** Where a local target's relative cwd starts. */
@@ -32,22 +36,29 @@ export interface Suite extends Omit<SuiteV2, 'experiments' | 'version'> {
 }
 
 /** An experiment's variant by its `type`. */
-const byType = (schemas: readonly { properties: { type: { const: string } } }[]): Discriminated['variant'] =>
+const byType =
+  (schemas: readonly { properties: { type: { const: string } } }[]): Discriminated['variant'] =>
   (item) => {
     const type = (item as { type?: unknown })?.type;
     const schema = schemas.find((candidate) => candidate.properties.type.const === type);
     return schema
       ? { schema: schema as never }
-      : { problem: { path: ['type'], message: `must be one of ${FAULT_TYPES.join(', ')} (got ${shown(type)})` } };
+      : {
+          problem: {
+            path: ['type'],
+            message: `must be one of ${FAULT_TYPES.join(', ')} (got ${shown(type)})`,
+          },
+        };
   };
 
 /** A union of objects told apart by which of their keys is present (a probe's http/promql...). */
-const byKey = (schemas: readonly { properties: Record<string, unknown> }[], keys: string[]): Discriminated['variant'] =>
+const byKey =
+  (schemas: readonly { properties: Record<string, unknown> }[], keys: string[]): Discriminated['variant'] =>
   (item) => {
     const given = keys.filter((k) => typeof item === 'object' && item !== null && k in item);
     if (given.length !== 1)
       return { problem: { path: [], message: `must have exactly one of ${keys.join(', ')}` } };
-    const schema = schemas.find((candidate) => given[0] as string in candidate.properties);
+    const schema = schemas.find((candidate) => (given[0] as string) in candidate.properties);
     return { schema: schema as never };
   };
 
@@ -56,7 +67,9 @@ const V2_UNIONS: Discriminated[] = [
   { at: ['probes'], variant: byKey(ProbeSchema.anyOf, ['http', 'promql']) },
   { at: ['abort'], variant: byKey(AbortSchema.anyOf, ['probe', 'errorRate', 'promql']) },
 ];
-export const V1_UNIONS: Discriminated[] = [{ at: ['experiments'], variant: byType(ExperimentSchema.anyOf as never) }];
+export const V1_UNIONS: Discriminated[] = [
+  { at: ['experiments'], variant: byType(ExperimentSchema.anyOf as never) },
+];
 
 /** The first problem of a v2 suite document, or undefined. */
 export const suiteProblem = (data: unknown): Problem | undefined => {
@@ -133,12 +146,16 @@ function referenceProblem(suite: SuiteV2): Problem | undefined {
       ? undefined
       : { path, message: `names no target of this suite (got '${name}'; targets: ${targets.join(', ')})` };
   const problems = [
-    ...suite.experiments.map((e, i) => unknownTarget((e as { target: string }).target, ['experiments', i, 'target'])),
+    ...suite.experiments.map((e, i) =>
+      unknownTarget((e as { target: string }).target, ['experiments', i, 'target']),
+    ),
     ...(suite.traffic?.requests ?? []).flatMap((r, i) => [
       unknownTarget(r.target, ['traffic', 'requests', i, 'target']),
       unknownTarget(r.readBack?.target, ['traffic', 'requests', i, 'readBack', 'target']),
     ]),
-    ...(suite.probes ?? []).map((p, i) => ('http' in p ? unknownTarget(p.http.target, ['probes', i, 'http', 'target']) : undefined)),
+    ...(suite.probes ?? []).map((p, i) =>
+      'http' in p ? unknownTarget(p.http.target, ['probes', i, 'http', 'target']) : undefined,
+    ),
   ];
   return problems.find((p) => p !== undefined);
 }

@@ -41,14 +41,19 @@ export function problemOf(
 
 /** `experiments[0].latency`, as a message names a field. */
 export const pathText = (path: Array<string | number>) =>
-  path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('').replace(/^\./, '');
+  path
+    .map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`))
+    .join('')
+    .replace(/^\./, '');
 
 function firstProblem(schema: TSchema, value: unknown, skipped: string[]): Problem | undefined {
   const [error] = Value.Errors(schema, value).filter(
     (e) =>
       e.keyword !== 'boolean' &&
       e.keyword !== 'anyOf' &&
-      !skipped.some((prefix) => `${e.instancePath}/`.startsWith(prefix) && e.instancePath.length >= prefix.length),
+      !skipped.some(
+        (prefix) => `${e.instancePath}/`.startsWith(prefix) && e.instancePath.length >= prefix.length,
+      ),
   );
   if (error) {
     const path = error.instancePath.split('/').filter(Boolean).map(key);
@@ -65,7 +70,11 @@ function firstProblem(schema: TSchema, value: unknown, skipped: string[]): Probl
 const key = (part: string) => (/^\d+$/.test(part) ? Number(part) : part);
 
 /** Durations are free text to the schema: their syntax, bound and non-zero rule are checked here. */
-function durationProblemIn(schema: TSchema, value: unknown, path: Array<string | number>): Problem | undefined {
+function durationProblemIn(
+  schema: TSchema,
+  value: unknown,
+  path: Array<string | number>,
+): Problem | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const rules = (schema as { 'x-duration'?: { nonZero?: string; maxMs?: number } })['x-duration'];
   if (rules) return undefined;
@@ -84,7 +93,8 @@ function durationProblemIn(schema: TSchema, value: unknown, path: Array<string |
     }
     const [pattern] = Object.values(patternProperties ?? {});
     if (pattern)
-      for (const [name, given] of Object.entries(value as Record<string, unknown>)) children.push([name, pattern, given]);
+      for (const [name, given] of Object.entries(value as Record<string, unknown>))
+        children.push([name, pattern, given]);
   }
   // A union of objects (probes, abort conditions): the variant the value validates against.
   if (anyOf) {
@@ -101,9 +111,13 @@ function durationProblemIn(schema: TSchema, value: unknown, path: Array<string |
     const problem = durationProblem(given);
     if (problem) return { path: [...path, name], message: problem };
     const ms = parseDuration(given as string | number);
-    if (own.nonZero && ms === 0) return { path: [...path, name], message: `must be more than 0: ${own.nonZero}` };
+    if (own.nonZero && ms === 0)
+      return { path: [...path, name], message: `must be more than 0: ${own.nonZero}` };
     if (own.maxMs !== undefined && ms > own.maxMs)
-      return { path: [...path, name], message: `must be at most ${formatMs(own.maxMs)} (got ${shown(given)})` };
+      return {
+        path: [...path, name],
+        message: `must be at most ${formatMs(own.maxMs)} (got ${shown(given)})`,
+      };
   }
   return undefined;
 }

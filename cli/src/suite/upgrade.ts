@@ -31,7 +31,9 @@ export function upgrade(v1: SuiteV1, builtIn: SuiteV2): SuiteV2 {
       workload?: string;
     };
     const target = (targets[service] ??= {});
-    for (const [field, value] of Object.entries({ selector, workload }) as Array<['selector' | 'workload', string | undefined]>) {
+    for (const [field, value] of Object.entries({ selector, workload }) as Array<
+      ['selector' | 'workload', string | undefined]
+    >) {
       if (value === undefined) continue;
       if (target[field] !== undefined && target[field] !== value)
         throw new UsageError(
@@ -43,7 +45,9 @@ export function upgrade(v1: SuiteV1, builtIn: SuiteV2): SuiteV2 {
   });
   const { rps, warmup, cooldown, retries, retryBackoff } = v1;
   const settings = Object.fromEntries(
-    Object.entries({ rps, warmup, cooldown, retries, retryBackoff }).filter(([, value]) => value !== undefined),
+    Object.entries({ rps, warmup, cooldown, retries, retryBackoff }).filter(
+      ([, value]) => value !== undefined,
+    ),
   );
   return {
     ...structuredClone(builtIn),

@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { LoadGenerator } from './load.js';
+import { UsageError } from '../errors.js';
+import type { RequestSpec } from '../suite/schema.js';
+import { LoadGenerator, type Sample } from './load.js';
 
 let server: Server;
 let url: string;
@@ -29,6 +31,27 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** The demo shop's order, as a suite declares it. */
+const ORDER: RequestSpec = {
+  target: 'shop',
+  method: 'POST',
+  path: '/orders',
+  body: { product_id: '{{pick PROD-001 PROD-002}}', quantity: 1 },
+  success: [201],
+  idempotencyHeader: 'Idempotency-Key',
+  readBack: { path: '/orders/{{response.id}}' },
+};
+const orders = (
+  extra: {
+    rps: number;
+    retry?: { retries: number; backoffMs: number };
+    maxInFlight?: number;
+    timeoutMs?: number;
+  },
+  at = url,
+) => new LoadGenerator({ requests: [ORDER], urlOf: { shop: at }, ...extra });
+const readBackPath = (s: Sample) => (s.readBack && 'path' in s.readBack ? s.readBack.path : undefined);
+
 async function run(load: LoadGenerator, ms: number) {
   load.start();
   await sleep(ms);
@@ -38,7 +61,7 @@ async function run(load: LoadGenerator, ms: number) {
 describe('LoadGenerator', () => {
   it('sends each order when it is due, not a period late, and times it from then', async () => {
     handle = (_req, res) => created(res);
-    const load = new LoadGenerator({ url, rps: 50 });
+    const load = orders({ rps: 50 });
     const started = Date.now();
     const startedHr = performance.now();
     load.start();
@@ -66,7 +89,8 @@ describe('LoadGenerator', () => {
       // Epoch figures carry about 0.2 us of floating-point precision.
       expect(sample.latencyMs).toBeCloseTo(sample.completedAt - sample.dueAt, 2);
       expect(sample.latencyMs).toBeGreaterThanOrEqual(sample.lagMs);
-      expect(sample).toMatchObject({ status: 201, attempts: 1, orderId: 'order-1', quantity: 1 });
+      expect(sample).toMatchObject({ status: 201, ok: true, attempts: 1, request: 0 });
+      expect(sample.readBack).toEqual({ url, method: 'GET', headers: {}, path: '/orders/order-1' });
     }
   });
 
@@ -74,7 +98,7 @@ describe('LoadGenerator', () => {
     const held: ServerResponse[] = [];
     let stalled = true;
     handle = (_req, res) => (stalled ? held.push(res) : created(res));
-    const load = new LoadGenerator({ url, rps: 100 });
+    const load = orders({ rps: 100 });
     load.start();
     await sleep(300);
     stalled = false;
@@ -104,37 +128,31 @@ describe('LoadGenerator', () => {
         if (attempts === 1) fail(res);
         else created(res, `order-for-${key}`);
       };
-      const retried = await run(
-        new LoadGenerator({ url, rps: 100, retry: { retries: 2, backoffMs: 5 } }),
-        200,
-      );
+      const retried = await run(orders({ rps: 100, retry: { retries: 2, backoffMs: 5 } }), 200);
       await sleep(0);
       expect(retried.length).toBeGreaterThanOrEqual(15);
       expect(new Set(retried.map((s) => s.idempotencyKey)).size).toBe(retried.length);
       for (const sample of retried) {
-        expect(sample).toMatchObject({
-          status: 201,
-          attempts: 2,
-          orderId: `order-for-${sample.idempotencyKey}`,
-        });
-        expect(seen.get(sample.idempotencyKey)).toBe(2);
+        expect(sample).toMatchObject({ status: 201, ok: true, attempts: 2 });
+        expect(readBackPath(sample)).toBe(`/orders/order-for-${sample.idempotencyKey}`);
+        expect(seen.get(sample.idempotencyKey ?? '')).toBe(2);
         // Both attempts and the 5 ms back-off are in the latency a retrying client sees (Node's timers
         // count whole milliseconds, so one may fire a fraction early by the high-resolution clock).
         expect(sample.latencyMs).toBeGreaterThanOrEqual(4);
       }
 
       seen.clear();
-      const once = await run(new LoadGenerator({ url, rps: 100 }), 100);
+      const once = await run(orders({ rps: 100 }), 100);
       expect(once.length).toBeGreaterThan(0);
-      expect(once.every((s) => s.status === status && s.attempts === 1 && s.orderId === undefined)).toBe(
-        true,
-      );
+      expect(
+        once.every((s) => s.status === status && !s.ok && s.attempts === 1 && s.readBack === undefined),
+      ).toBe(true);
     },
   );
 
   it('records which replica answered from X-Served-By', async () => {
     handle = (_req, res) => created(res);
-    const samples = await run(new LoadGenerator({ url, rps: 50 }), 100);
+    const samples = await run(orders({ rps: 50 }), 100);
     expect(samples.length).toBeGreaterThan(0);
     expect(samples.every((s) => s.servedBy === 'order-service-7')).toBe(true);
   });
@@ -154,7 +172,7 @@ describe('LoadGenerator', () => {
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     try {
       const port = (front.address() as AddressInfo).port;
-      const samples = await run(new LoadGenerator({ url: `http://127.0.0.1:${port}`, rps: 100 }), 2000);
+      const samples = await run(orders({ rps: 100 }, `http://127.0.0.1:${port}`), 2000);
       const counts = new Map<string, number>();
       for (const s of samples) counts.set(s.servedBy ?? 'none', (counts.get(s.servedBy ?? 'none') ?? 0) + 1);
       // Few keep-alive connections would leave one replica with all of them.
@@ -170,9 +188,9 @@ describe('LoadGenerator', () => {
     const held: ServerResponse[] = [];
     handle = (_req, res) => held.push(res);
     const started = Date.now();
-    const samples = await run(new LoadGenerator({ url, rps: 100, maxInFlight: 3, timeoutMs: 300 }), 150);
+    const samples = await run(orders({ rps: 100, maxInFlight: 3, timeoutMs: 300 }), 150);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(samples.every((s) => s.status === 0)).toBe(true);
+    expect(samples.every((s) => s.status === 0 && !s.ok)).toBe(true);
     // Shed ones never left (no attempt) and ended as they were due; the 3 sent waited their timeout.
     const sent = samples.filter((s) => s.attempts === 1);
     const shed = samples.filter((s) => s.attempts === 0);
@@ -181,5 +199,221 @@ describe('LoadGenerator', () => {
     expect(shed).toHaveLength(samples.length - 3);
     expect(shed.every((s) => s.latencyMs - s.lagMs < 50)).toBe(true);
     for (const res of held) res.destroy();
+  });
+});
+
+describe('LoadGenerator with a declared mix', () => {
+  let other: Server;
+  let otherUrl: string;
+  const otherSeen: string[] = [];
+
+  beforeAll(async () => {
+    other = createServer((req, res) => {
+      otherSeen.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'x-served-by': 'other' }).end());
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    other.closeAllConnections();
+    await new Promise((resolve) => other.close(resolve));
+  });
+
+  it('sends each request its weight’s share of the traffic, in any stretch of the run, to its own target', async () => {
+    handle = (req, res) => res.writeHead(200, { 'x-served-by': `${req.method} ${req.url}` }).end();
+    otherSeen.length = 0;
+    const samples = await run(
+      new LoadGenerator({
+        requests: [
+          { target: 'shop', path: '/a', weight: 3 },
+          { target: 'shop', method: 'HEAD', path: '/b' },
+          { target: 'other', path: '/c', weight: 0.5 },
+        ],
+        urlOf: { shop: url, other: otherUrl },
+        rps: 200,
+      }),
+      500,
+    );
+    expect(samples.length).toBeGreaterThanOrEqual(60);
+    const expected = [3 / 4.5, 1 / 4.5, 0.5 / 4.5];
+    const due = [...samples].sort((a, b) => a.dueAt - b.dueAt);
+    // Deterministic: each prefix of the schedule holds each request within one of its share.
+    for (const n of [9, 18, due.length]) {
+      const counts = [0, 0, 0];
+      for (const s of due.slice(0, n)) counts[s.request] = (counts[s.request] ?? 0) + 1;
+      counts.forEach((count, i) => {
+        expect(Math.abs(count - n * (expected[i] ?? 0))).toBeLessThanOrEqual(1);
+      });
+    }
+    const served = { 0: 'GET /a', 1: 'HEAD /b', 2: 'other' } as Record<number, string>;
+    expect(samples.every((s) => s.ok && s.servedBy === served[s.request])).toBe(true);
+    expect(otherSeen.length).toBe(samples.filter((s) => s.request === 2).length);
+    expect(new Set(otherSeen)).toEqual(new Set(['GET /c']));
+  });
+
+  it('renders path, headers and body from their templates; a seed repeats them', async () => {
+    const seen = new Map<string, { path: string; type: string; n: string; body: unknown }>();
+    handle = (req, res, body) => {
+      const parsed = JSON.parse(body) as { seq: number };
+      seen.set(`${parsed.seq}`, {
+        path: String(req.url),
+        type: String(req.headers['content-type']),
+        n: String(req.headers['x-n']),
+        body: parsed,
+      });
+      res.writeHead(204).end();
+    };
+    const generator = () =>
+      new LoadGenerator({
+        requests: [
+          {
+            target: 'shop',
+            method: 'PUT',
+            path: '/items/{{seq}}',
+            headers: { 'X-N': 'n{{int 1 3}}' },
+            body: {
+              seq: '{{seq}}',
+              tag: '{{pick a "b c"}}',
+              id: '{{uuid}}',
+              n: '{{int -2 2}}',
+              fixed: [true, null],
+            },
+          },
+        ],
+        urlOf: { shop: url },
+        rps: 100,
+        seed: 42,
+      });
+    const first = await run(generator(), 150);
+    expect(first.every((s) => s.ok && s.status === 204)).toBe(true);
+    const firstSeen = new Map(seen);
+    seen.clear();
+    await run(generator(), 150);
+    expect(firstSeen.size).toBeGreaterThanOrEqual(5);
+    for (const [seq, got] of firstSeen) {
+      expect(got.path).toBe(`/items/${seq}`);
+      expect(got.type).toBe('application/json');
+      expect(got.n).toMatch(/^n[123]$/);
+      expect(got.body).toEqual({
+        seq: Number(seq),
+        tag: expect.stringMatching(/^(a|b c)$/),
+        id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+        n: expect.any(Number),
+        fixed: [true, null],
+      });
+      const again = seen.get(seq);
+      if (again) expect(again).toEqual(got);
+    }
+    expect([...firstSeen.keys()].filter((seq) => seen.has(seq)).length).toBeGreaterThanOrEqual(5);
+    expect(new Set([...firstSeen.values()].map((s) => (s.body as { id: string }).id)).size).toBe(
+      firstSeen.size,
+    );
+  });
+
+  it('retries only idempotent requests: by method, or a POST or PATCH with an idempotency header', async () => {
+    const arrived = new Map<string, number>();
+    const count = (key: string) => arrived.set(key, (arrived.get(key) ?? 0) + 1);
+    handle = (req, res) => {
+      count(`${req.method} ${req.url}`);
+      if (req.headers['x-key']) count(String(req.headers['x-key']));
+      res.writeHead(req.url === '/missing' ? 404 : 503).end();
+    };
+    const requests: RequestSpec[] = [
+      { target: 'shop', method: 'POST', path: '/post' },
+      { target: 'shop', method: 'PATCH', path: '/patch' },
+      { target: 'shop', method: 'POST', path: '/keyed', idempotencyHeader: 'X-Key' },
+      { target: 'shop', method: 'DELETE', path: '/delete' },
+      { target: 'shop', path: '/missing', success: [404] },
+    ];
+    const load = new LoadGenerator({
+      requests,
+      urlOf: { shop: url },
+      rps: 50,
+      retry: { retries: 2, backoffMs: 1 },
+    });
+    const samples = await run(load, 300);
+    const of = (request: number) => samples.filter((s) => s.request === request);
+    for (let i = 0; i < requests.length; i++) expect(of(i).length).toBeGreaterThanOrEqual(2);
+    const expected = [
+      { status: 503, ok: false, attempts: 1 },
+      { status: 503, ok: false, attempts: 1 },
+      { status: 503, ok: false, attempts: 3 },
+      { status: 503, ok: false, attempts: 3 },
+      { status: 404, ok: true, attempts: 1 },
+    ];
+    expected.forEach((outcome, i) => {
+      for (const s of of(i)) expect(s).toMatchObject(outcome);
+    });
+    expect(arrived.get('POST /post')).toBe(of(0).length);
+    expect(arrived.get('PATCH /patch')).toBe(of(1).length);
+    expect(arrived.get('DELETE /delete')).toBe(3 * of(3).length);
+    // Every attempt of a keyed request carried its one key; each request its own.
+    expect(new Set(of(2).map((s) => s.idempotencyKey)).size).toBe(of(2).length);
+    for (const s of of(2)) expect(arrived.get(s.idempotencyKey ?? 'none')).toBe(3);
+    expect(of(0).every((s) => s.idempotencyKey === undefined)).toBe(true);
+  });
+
+  it('renders a read-back from the answer, or says which field the answer lacked', async () => {
+    handle = (_req, res, body) => {
+      const { name } = JSON.parse(body) as { name: string };
+      const items = name === 'none' ? [] : [{ id: `id-${name}` }];
+      res.writeHead(201, { 'content-type': 'application/json', location: `/things/${name}` });
+      res.end(JSON.stringify({ items }));
+    };
+    const samples = await run(
+      new LoadGenerator({
+        requests: [
+          {
+            target: 'shop',
+            path: '/things',
+            body: { name: '{{pick one none}}' },
+            readBack: {
+              target: 'other',
+              path: '/by-id/{{response.items.0.id}}?name={{request.body.name}}&from={{request.path}}',
+              headers: { 'x-location': '{{response.headers.location}}' },
+            },
+          },
+        ],
+        urlOf: { shop: url, other: `${otherUrl}/` },
+        rps: 100,
+        seed: 7,
+      }),
+      200,
+    );
+    const found = samples.filter((s) => s.readBack && 'path' in s.readBack);
+    const lacking = samples.filter((s) => s.readBack && 'error' in s.readBack);
+    expect(found.length).toBeGreaterThan(0);
+    expect(lacking.length).toBeGreaterThan(0);
+    expect(found.length + lacking.length).toBe(samples.length);
+    for (const s of found)
+      expect(s.readBack).toEqual({
+        url: otherUrl,
+        method: 'GET',
+        headers: { 'x-location': '/things/one' },
+        path: '/by-id/id-one?name=one&from=/things',
+      });
+    for (const s of lacking) expect(s.readBack).toEqual({ error: "the answer's body has no items.0.id" });
+  });
+
+  it('refuses a mix it cannot send before sending anything', () => {
+    const make =
+      (requests: RequestSpec[], urlOf: Record<string, string> = { shop: url }) =>
+      () =>
+        new LoadGenerator({ requests, urlOf, rps: 10 });
+    expect(make([{ target: 'elsewhere', path: '/' }])).toThrow(
+      new UsageError('traffic.requests[0].target: no URL for target elsewhere'),
+    );
+    expect(make([{ target: 'shop', path: '/{{nope}}' }])).toThrow(
+      new UsageError('traffic.requests[0].path: unknown placeholder {{nope}}'),
+    );
+    expect(make([{ target: 'shop', path: '/', readBack: { path: '/', expect: 'status = ' } }])).toThrow(
+      UsageError,
+    );
+    expect(make([{ target: 'shop', path: '/', readBack: { path: '/', target: 'gone' } }])).toThrow(
+      new UsageError('traffic.requests[0].readBack.target: no URL for target gone'),
+    );
   });
 });

@@ -6,11 +6,19 @@
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
-
-const PRODUCTS = ['PROD-001', 'PROD-002', 'PROD-003', 'PROD-004', 'PROD-005'];
+import { type Dispatcher, Pool } from 'undici';
+import { UsageError } from '../errors.js';
+import { prng } from '../prng.js';
+import type { RequestSpec } from '../suite/schema.js';
+import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
+import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
 
 export { MAX_RPS } from './limits.js';
+
+/** What an acknowledged request's read-back will ask, rendered from its answer; or why it cannot. */
+export type RenderedReadBack =
+  | { url: string; method: string; headers: Record<string, string>; path: string }
+  | { error: string };
 
 export interface Sample {
   /** When the request was due (epoch ms, sub-millisecond). */
@@ -25,16 +33,19 @@ export interface Sample {
   status: number;
   /** Attempts made: 1 without retries, 0 when it never left (maxInFlight reached). */
   attempts: number;
-  /** Sent as Idempotency-Key on every attempt of this order. */
-  idempotencyKey: string;
+  /** Which request of the mix it was (its index in `requests`). */
+  request: number;
+  /** The last attempt's status is one of the request's success statuses. */
+  ok: boolean;
+  /** Sent in the request's idempotency header on every attempt, when it declares one. */
+  idempotencyKey?: string;
   /** The replica that answered the last attempt (its X-Served-By header), when it said. */
   servedBy?: string;
-  orderId?: string;
-  quantity: number;
-  productId: string;
+  /** For an acknowledged request with a read-back: that read-back, rendered from the answer. */
+  readBack?: RenderedReadBack;
 }
 
-/** What a retrying client does: retries with the same Idempotency-Key, with exponential back-off. */
+/** What a retrying client does: retries idempotent requests with exponential back-off. */
 export interface RetryPolicy {
   /** Retries after the first attempt (0: none). */
   retries: number;
@@ -42,30 +53,70 @@ export interface RetryPolicy {
   backoffMs: number;
 }
 
-/** "retrying up to twice (back-off 50 ms, doubling) with the same Idempotency-Key", for logs and reports. */
-export function describeRetry({ retries, backoffMs }: RetryPolicy): string {
+/**
+ * "retrying up to twice (back-off 50 ms, doubling)", and "with the same <header>" when the traffic
+ * declares an idempotency header, for logs and reports.
+ */
+export function describeRetry({ retries, backoffMs }: RetryPolicy, idempotencyHeader?: string): string {
   const times = retries === 1 ? 'once' : retries === 2 ? 'twice' : `${retries} times`;
-  return `retrying up to ${times} (back-off ${backoffMs} ms, doubling) with the same Idempotency-Key`;
+  const same = idempotencyHeader ? ` with the same ${idempotencyHeader}` : '';
+  return `retrying up to ${times} (back-off ${backoffMs} ms, doubling)${same}`;
 }
 
 export interface LoadOptions {
-  url: string;
+  /** The mix: each request picked by its weight. */
+  requests: RequestSpec[];
+  /** Each target's base URL, such as http://127.0.0.1:5000 (a path after the host prefixes every path). */
+  urlOf: Record<string, string>;
+  /** Requests per second, the whole mix. */
   rps: number;
+  /** Retry no answer, 429 and 5xx of idempotent requests; by default a request is tried once. */
+  retry?: RetryPolicy;
   /** How long one attempt may wait for its answer. */
   timeoutMs?: number;
   /** Bounds memory and sockets if the target hangs: beyond it a due request fails at once. */
   maxInFlight?: number;
-  /** Retry no answer, 429 and 5xx; by default a request is tried once. */
-  retry?: RetryPolicy;
+  /** Seeds {{uuid}}, {{int}} and {{pick}} (default: a random seed); the mix itself is deterministic. */
+  seed?: number;
 }
+
+const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 /** A retrying client gives up on what cannot get better by retrying: any answer below 500 but 429. */
 const retryable = (status: number) => status === 0 || status === 429 || status >= 500;
 
+/** A request of the mix with where it goes. */
+interface Route {
+  spec: CompiledRequest;
+  pool: Pool;
+  /** Path prefix of the target's base URL ('' when it has none). */
+  prefix: string;
+  /** The read-back's target's base URL. */
+  readBackUrl: string;
+  /** A JSON body without a declared content-type gets application/json. */
+  jsonType: boolean;
+}
+
+/** A target's base URL split into the origin a Pool connects to and the prefix of every path. */
+function base(url: string, where: string): { origin: string; prefix: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`${where}: ${JSON.stringify(url)} is not a URL`);
+  }
+  return { origin: parsed.origin, prefix: parsed.pathname.replace(/\/+$/, '') };
+}
+
 export class LoadGenerator {
   readonly samples: Sample[] = [];
-  private readonly pool: Pool;
+  private readonly pools = new Map<string, Pool>();
+  private readonly routes: Route[];
   private readonly periodMs: number;
+  private readonly random: () => number;
+  /** Smooth weighted round-robin state (as nginx balances upstreams): each request's running credit. */
+  private readonly credit: number[];
+  private readonly totalWeight: number;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private running = false;
@@ -80,15 +131,51 @@ export class LoadGenerator {
     if (!(opts.rps > 0 && Number.isFinite(opts.rps)))
       throw new RangeError(`rps must be above 0 (got ${opts.rps})`);
     this.periodMs = 1000 / opts.rps;
-    // Keep-alive connections, opened as the load needs them and never more than the requests that
-    // may be in flight; undici's request() costs a fraction of fetch() per request (measured).
-    // A Service balances connections, not requests: on a few long-lived ones one replica took
-    // ~100% of the traffic. Each connection closes after a tenth of a second's worth of the rate,
-    // so that about ten new ones a second spread the load as a population of clients would.
-    this.pool = new Pool(opts.url, {
-      connections: opts.maxInFlight ?? 2000,
-      pipelining: 1,
-      maxRequestsPerClient: Math.ceil(opts.rps / 10),
+    this.random = prng(opts.seed ?? Math.floor(Math.random() * 4_294_967_296));
+    const mix = compileMix(opts.requests);
+    this.credit = mix.map(() => 0);
+    this.totalWeight = mix.reduce((sum, spec) => sum + spec.weight, 0);
+    const urlOf = (target: string, where: string) => {
+      const url = opts.urlOf[target];
+      if (url === undefined) throw new UsageError(`${where}: no URL for target ${target}`);
+      return url;
+    };
+    const shareOf = new Map<string, number>();
+    const bases = mix.map((spec, i) => {
+      const at = `traffic.requests[${i}]`;
+      const target = base(urlOf(spec.target, `${at}.target`), `${at}.target`);
+      shareOf.set(target.origin, (shareOf.get(target.origin) ?? 0) + spec.weight / this.totalWeight);
+      const readBackUrl = spec.readBack
+        ? urlOf(spec.readBack.target, `${at}.readBack.target`).replace(/\/+$/, '')
+        : '';
+      return { ...target, readBackUrl };
+    });
+    for (const [origin, share] of shareOf) {
+      // Keep-alive connections, opened as the load needs them and never more than the requests that
+      // may be in flight; undici's request() costs a fraction of fetch() per request (measured).
+      // A Service balances connections, not requests: on a few long-lived ones one replica took
+      // ~100% of the traffic. Each connection closes after a tenth of a second's worth of the rate
+      // (the share of it that goes to this target), so that about ten new ones a second spread the
+      // load as a population of clients would.
+      this.pools.set(
+        origin,
+        new Pool(origin, {
+          connections: opts.maxInFlight ?? 2000,
+          pipelining: 1,
+          maxRequestsPerClient: Math.ceil((opts.rps * share) / 10),
+        }),
+      );
+    }
+    this.routes = mix.map((spec, i) => {
+      const { origin, prefix, readBackUrl } = bases[i] as (typeof bases)[number];
+      const typed = spec.headers.some(([name]) => name.toLowerCase() === 'content-type');
+      return {
+        spec,
+        pool: this.pools.get(origin) as Pool,
+        prefix,
+        readBackUrl,
+        jsonType: !!spec.body?.json && !typed,
+      };
     });
   }
 
@@ -99,13 +186,13 @@ export class LoadGenerator {
     this.tick();
   }
 
-  /** Stops sending and waits for the orders in flight (each bounded by its timeouts and retries). */
+  /** Stops sending and waits for the requests in flight (each bounded by its timeouts and retries). */
   async stop(): Promise<Sample[]> {
     this.running = false;
     clearTimeout(this.timer as NodeJS.Timeout);
     clearImmediate(this.timer as NodeJS.Immediate);
     await Promise.all(this.inFlight);
-    this.closed ??= this.pool.close();
+    this.closed ??= Promise.all([...this.pools.values()].map((pool) => pool.close())).then(() => {});
     await this.closed;
     return this.samples;
   }
@@ -125,8 +212,24 @@ export class LoadGenerator {
     else this.timer = setTimeout(this.tick, 1);
   };
 
+  /**
+   * The next request of the mix. Deterministic, not drawn: every request gets its weight's share of
+   * any stretch of the run (within one request), so a short window is not skewed by chance.
+   */
+  private pick(): number {
+    if (this.credit.length === 1) return 0;
+    let best = 0;
+    for (let i = 0; i < this.credit.length; i++) {
+      this.credit[i] = (this.credit[i] as number) + (this.routes[i] as Route).spec.weight;
+      if ((this.credit[i] as number) > (this.credit[best] as number)) best = i;
+    }
+    this.credit[best] = (this.credit[best] as number) - this.totalWeight;
+    return best;
+  }
+
   private launch(due: number, now: number): void {
-    const index = this.sent - 1;
+    const seq = this.sent - 1;
+    const index = this.pick();
     const sample: Sample = {
       dueAt: this.epochOrigin + (due - this.origin),
       completedAt: 0,
@@ -134,58 +237,119 @@ export class LoadGenerator {
       lagMs: now - due,
       status: 0,
       attempts: 0,
-      idempotencyKey: randomUUID(),
-      quantity: 1,
-      productId: PRODUCTS[index % PRODUCTS.length] ?? 'PROD-001',
+      request: index,
+      ok: false,
     };
     if (this.inFlight.size >= (this.opts.maxInFlight ?? 2000)) {
       this.complete(sample, due);
       return;
     }
-    const request = this.order(sample, due).finally(() => this.inFlight.delete(request));
+    const request = this.send(sample, seq, due).finally(() => this.inFlight.delete(request));
     this.inFlight.add(request);
   }
 
-  private async order(sample: Sample, due: number): Promise<void> {
-    const body = JSON.stringify({
-      product_id: sample.productId,
-      quantity: sample.quantity,
-      email: 'chaos@example.com',
-    });
-    const retries = this.opts.retry?.retries ?? 0;
+  private async send(sample: Sample, seq: number, due: number): Promise<void> {
+    const route = this.routes[sample.request] as Route;
+    const { spec } = route;
+    const ctx: RenderContext = { seq, random: this.random };
+    const path = spec.path.render(ctx);
+    const headers: Record<string, string> = {};
+    for (const [name, template] of spec.headers) headers[name] = template.render(ctx);
+    const body = spec.body?.render(ctx);
+    if (route.jsonType) headers['content-type'] = 'application/json';
+    if (spec.idempotencyHeader) {
+      sample.idempotencyKey = randomUUID();
+      headers[spec.idempotencyHeader] = sample.idempotencyKey;
+    }
+    const retries = spec.retryable ? (this.opts.retry?.retries ?? 0) : 0;
+    const sent = { method: spec.method, path: route.prefix + path, headers, body };
     for (;;) {
       sample.attempts++;
-      await this.attempt(sample, body);
-      // An order in flight at stop() still gets its retries: stopping ends new orders, not old ones.
-      if (!retryable(sample.status) || sample.attempts > retries) break;
+      await this.attempt(sample, route, sent, { seq, path, body });
+      // A request in flight at stop() still gets its retries: stopping ends new ones, not old ones.
+      if (sample.ok || !retryable(sample.status) || sample.attempts > retries) break;
       const backoff = (this.opts.retry?.backoffMs ?? 0) * 2 ** (sample.attempts - 1);
       await sleep(backoff);
     }
     this.complete(sample, due);
   }
 
-  private async attempt(sample: Sample, body: string): Promise<void> {
+  private async attempt(
+    sample: Sample,
+    route: Route,
+    sent: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
+    rendered: { seq: number; path: string; body: string | undefined },
+  ): Promise<void> {
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
+    let res: Awaited<ReturnType<Pool['request']>>;
     try {
-      const res = await this.pool.request({
-        path: '/orders',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': sample.idempotencyKey },
-        body,
+      res = await route.pool.request({
+        path: sent.path,
+        method: sent.method as Dispatcher.HttpMethod,
+        headers: sent.headers,
+        body: sent.body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      sample.status = res.statusCode;
-      const servedBy = res.headers['x-served-by'];
-      if (typeof servedBy === 'string') sample.servedBy = servedBy;
-      if (res.statusCode === 201) {
-        const answer = (await res.body.json().catch(() => ({}))) as { id?: unknown };
-        if (typeof answer.id === 'string') sample.orderId = answer.id;
-      } else {
-        await res.body.dump();
-      }
     } catch {
       sample.status = 0;
+      sample.ok = false;
+      return;
+    }
+    sample.status = res.statusCode;
+    sample.ok = route.spec.success(res.statusCode);
+    const servedBy = res.headers['x-served-by'];
+    if (typeof servedBy === 'string') sample.servedBy = servedBy;
+    const readBack = sample.ok ? route.spec.readBack : undefined;
+    if (!readBack) {
+      await res.body.dump().catch(() => {});
+      return;
+    }
+    // Only the few fields the read-back names are kept, never the whole answer.
+    let answer: unknown;
+    let answerError: string | undefined;
+    if (readBack.usesResponseBody) {
+      try {
+        answer = JSON.parse(await res.body.text());
+      } catch (error) {
+        answerError =
+          error instanceof SyntaxError ? "the answer's body is not JSON" : "the answer's body was cut off";
+      }
+    } else {
+      await res.body.dump().catch(() => {});
+    }
+    sample.readBack = this.renderReadBack(readBack, route.readBackUrl, {
+      seq: rendered.seq,
+      random: this.random,
+      response: {
+        headers: res.headers as HeaderValues,
+        body: () => {
+          if (answerError) throw new MissingFieldError(answerError);
+          return answer;
+        },
+      },
+      request: {
+        path: rendered.path,
+        body: () => {
+          try {
+            return JSON.parse(rendered.body ?? '');
+          } catch {
+            throw new MissingFieldError("the request's body is not JSON");
+          }
+        },
+      },
+    });
+  }
+
+  private renderReadBack(readBack: CompiledReadBack, url: string, ctx: RenderContext): RenderedReadBack {
+    try {
+      // One shared empty object: a long run keeps millions of samples.
+      const headers: Record<string, string> = readBack.headers.length ? {} : NO_HEADERS;
+      for (const [name, template] of readBack.headers) headers[name] = template.render(ctx);
+      return { url, method: readBack.method, headers, path: readBack.path.render(ctx) };
+    } catch (error) {
+      if (error instanceof MissingFieldError) return { error: error.message };
+      throw error;
     }
   }
 

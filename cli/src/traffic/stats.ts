@@ -26,8 +26,8 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? 0;
 }
 
-/** A request failed when the platform could not serve it (5xx or no answer); 4xx are answers. */
-export const failed = (sample: Sample) => sample.status === 0 || sample.status >= 500;
+/** A request failed when its last attempt got none of its success statuses (or no answer at all). */
+export const failed = (sample: Sample) => !sample.ok;
 
 /** Latencies in ms, kept as an HDR histogram of microseconds (1 us to an hour, 3 digits). */
 export class LatencyHistogram {

@@ -10,9 +10,8 @@ const answered = (completedAt: number, latencyMs: number, status = 201): Sample 
   lagMs: 0,
   status,
   attempts: 1,
-  idempotencyKey: `key-${completedAt}`,
-  quantity: 1,
-  productId: 'PROD-001',
+  request: 0,
+  ok: status === 201,
 });
 /** One answer every 10 ms over [from, to) ms after T0, each taking `latencyMs`. */
 const every10ms = (from: number, to: number, latencyMs: number, status = 201) =>

@@ -3,7 +3,7 @@
 // replicas, and resolves where traffic reaches a service from its Service object.
 import type { V1Pod } from '@kubernetes/client-node';
 import { UsageError } from '../../errors.js';
-import { type Capacity, type Driver, type Replica, type Target } from '../driver.js';
+import type { Capacity, Driver, Replica, Target } from '../driver.js';
 import { connect } from './cluster.js';
 import type { KubeClient, WorkloadKind } from './kube-client.js';
 import type { PodTracker } from './pod-tracker.js';
@@ -17,6 +17,8 @@ export class KubernetesDriver implements Driver {
   readonly name = 'kubernetes';
   private readonly trackers = new Map<string, Promise<PodTracker>>();
   private readonly desired = new Map<string, Promise<number | undefined>>();
+  /** The suite's targets, by name: where traffic enters them (a fault's spec names only its pods). */
+  private readonly targets = new Map<string, Target>();
 
   constructor(readonly client: KubeClient) {
     if (PROTECTED_NAMESPACES.includes(client.namespace)) {
@@ -33,6 +35,7 @@ export class KubernetesDriver implements Driver {
    * here is one line before any experiment starts (and before any report is written).
    */
   async connect(targets: readonly Target[]): Promise<string> {
+    for (const target of targets) this.targets.set(target.service, target);
     const where = await connect(this.client.cluster);
     await Promise.all(targets.map((target) => this.tracker(target)));
     return where;
@@ -46,7 +49,8 @@ export class KubernetesDriver implements Driver {
    * The target's url (or --url) wins; else its Service's port (the one named, else one named http,
    * else the first), by the Service's short in-cluster name (no cluster domain assumed).
    */
-  async url(target: Target): Promise<string> {
+  async url(named: Target): Promise<string> {
+    const target = { ...this.targets.get(named.service), ...named };
     const given = target.url;
     if (given) return given.replace(/\/$/, '');
     const service = target.serviceName ?? target.service;

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Client } from 'undici';
+import { DEMO_TRAFFIC } from '../../experiments/runner.js';
 import { LoadGenerator } from '../../traffic/load.js';
 import { alive, allReady, fetchStatus, stopLeftovers, waitForStatus, watchStatus } from './platform.js';
 import { cpuOf, freePort, type PlatformStatus, SERVICES, type SupervisorConfig } from './supervisor.js';
@@ -128,7 +129,8 @@ describe('the local platform', () => {
     // The requests the killed process held are cut off, as a SIGKILLed pod's are behind a Service;
     // the client retries them with their Idempotency-Key.
     const load = new LoadGenerator({
-      url: `http://127.0.0.1:${ports['order-service']}`,
+      requests: DEMO_TRAFFIC,
+      urlOf: { 'order-service': `http://127.0.0.1:${ports['order-service']}` },
       rps: 100,
       retry: { retries: 2, backoffMs: 20 },
     });
@@ -165,9 +167,11 @@ describe('the local platform', () => {
     // request the platform dropped, which would be no answer or a 503 from the supervisor.)
     expect(samples.filter((s) => s.status !== 201 && !(s.status === 503 && s.servedBy))).toEqual([]);
     // A retried order is the same order: its Idempotency-Key replays (or finishes) the first try.
-    const retried = samples.filter((s) => s.attempts > 1 && s.orderId);
-    for (const sample of retried.slice(0, 5)) {
-      const again = await once(`http://127.0.0.1:${ports['order-service']}`, `/orders/${sample.orderId}`);
+    const retried = samples.flatMap((s) =>
+      s.attempts > 1 && s.readBack && 'path' in s.readBack ? [s.readBack] : [],
+    );
+    for (const readBack of retried.slice(0, 5)) {
+      const again = await once(`http://127.0.0.1:${ports['order-service']}`, readBack.path);
       expect(again.status).toBe(200);
     }
 

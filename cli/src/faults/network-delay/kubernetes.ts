@@ -184,8 +184,7 @@ class KubeNetworkDelay implements Injection {
   async inject(): Promise<Injected> {
     const { client } = this.driver;
     const { latencyMs, jitterMs } = delayOf(this.spec);
-    if (this.driver.inCluster)
-      this.baselineMs = await probeLatency(await this.driver.url(this.target));
+    if (this.driver.inCluster) this.baselineMs = await probeLatency(await this.driver.url(this.target));
     const callers = await this.callerIps();
     const pods = await this.driver.readyPods(this.target);
     this.agents = await Promise.all(pods.map((pod) => this.ensureAgent(pod)));

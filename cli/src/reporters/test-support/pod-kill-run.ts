@@ -6,7 +6,6 @@ import type { Sample } from '../../traffic/load.js';
 import { replicaTraffic, timeline, windowStats } from '../../traffic/stats.js';
 
 export const T0 = Date.parse('2026-11-24T20:00:00.000Z');
-let key = 0;
 
 /**
  * Six seconds of 50 orders/s over replicas a and b; replica b is killed at 2 s: what was in flight on
@@ -31,10 +30,9 @@ export function podKill(name: string, outageMs: number, maxErrorRate = 0.18): Ex
       lagMs: 0,
       status: dead ? 502 : 201,
       attempts: 1,
-      idempotencyKey: `k${key++}`,
+      request: 0,
+      ok: !dead,
       ...(dead ? {} : { servedBy: `order-service-${second}` }),
-      quantity: 1,
-      productId: 'PROD-001',
     });
   }
   // A disruption's window closes when capacity is back (runner.ts).
@@ -75,11 +73,9 @@ export function podKill(name: string, outageMs: number, maxErrorRate = 0.18): Ex
       acknowledged,
       readBack: acknowledged,
       missing: [],
-      stockBefore: { 'PROD-001': 1000 },
-      stockAfter: { 'PROD-001': 1000 - acknowledged },
-      stockConserved: true,
       passed: true,
     },
+    probes: { before: [], during: [], after: [] },
     thresholds: [
       {
         name: 'capacity-restored',
