@@ -14,37 +14,17 @@ import {
 } from '../experiments/fields.js';
 import { FAULTS } from '../faults/registry.js';
 import { MAX_RPS } from '../traffic/limits.js';
+import { LocalRunSchema, PATH } from './local-run.js';
+
+export { type LocalRun, LocalRunSchema } from './local-run.js';
 
 /** A target's name, as the suite's other parts refer to it. */
 export const TargetRef = () => Text(TARGET_NAME, "the name of one of the suite's targets, such as checkout");
 
 const WORKLOAD = '^(deployment|statefulset)/[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** An HTTP header's name (RFC 9110 token). */
 const HEADER = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 const HTTP_URL = '^https?://[^\\s/]+(/\\S*)?$';
-const PATH = '^/\\S*$';
-
-/** How the local driver runs a target: any command that serves HTTP on the port it is given. */
-export const LocalRunSchema = Type.Object(
-  {
-    /** argv; {port}, {replica}, {dataDir} and {url:<target>} are substituted in every element. */
-    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 200 }),
-    /** Working directory, relative to the suite file (default: the suite file's directory). */
-    cwd: Type.Optional(Type.String({ minLength: 1 })),
-    /** Environment of every replica, on top of PATH and HOME; values take the same placeholders. */
-    env: Type.Optional(Type.Record(Type.String({ pattern: ENV_NAME }), Type.String())),
-    /** The variable that carries the replica's port, when the command reads it from its environment. */
-    portEnv: Type.Optional(Text(ENV_NAME, 'an environment variable name such as PORT')),
-    /** Replicas, each restarted when it dies, behind one port (default 2). */
-    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
-    /** A replica is ready once GET on this path answers 2xx (default /). */
-    readiness: Type.Optional(Text(PATH, 'a path such as /healthz')),
-    /** How long a replica may take to become ready at start-up (default 60s). */
-    startTimeout: Type.Optional(Duration({ nonZero: 'a replica needs time to start' })),
-  },
-  { additionalProperties: false },
-);
 
 export const TargetSchema = Type.Object(
   {
@@ -276,7 +256,6 @@ export const SuiteV2Schema = Type.Object(
   { additionalProperties: false },
 );
 
-export type LocalRun = Static<typeof LocalRunSchema>;
 export type TargetSpec = Static<typeof TargetSchema>;
 export type ReadBackSpec = Static<typeof ReadBackSchema>;
 export type RequestSpec = Static<typeof RequestSchema>;

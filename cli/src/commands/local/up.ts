@@ -1,10 +1,19 @@
 // chaosctl local up: the platform as local processes, in the background, once all are ready.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
+import { Value } from 'typebox/value';
+import { parse } from 'yaml';
+import { demoPlatform } from '../../drivers/local/demo-platform.js';
 import { localUp } from '../../drivers/local/platform.js';
+import { DEFAULT_REPLICAS } from '../../drivers/local/supervisor.js';
+import { UsageError } from '../../errors.js';
+import { type LocalRun, SuiteV2Schema } from '../../suite/schema.js';
 import { positiveInt, stateDirOption } from '../options.js';
 
 interface Flags {
-  replicas: number;
+  suite?: string;
+  replicas?: number;
   basePort: number;
   seedStock?: number;
   stateDir: string;
@@ -12,27 +21,62 @@ interface Flags {
 
 export const command = () =>
   new Command('up')
-    .description('start every service with N replicas in the background; returns once all are ready')
-    .option('--replicas <n>', 'replicas per service', positiveInt('--replicas'), 2)
+    .description(
+      "start every target (the demo platform's three services, or a v2 suite's targets with `run`) in the background; returns once all are ready",
+    )
+    .option('--suite <file>', "a v2 suite file: run its targets' commands instead of the demo platform")
+    .option(
+      '--replicas <n>',
+      `replicas per target (default: each target's own, else ${DEFAULT_REPLICAS})`,
+      positiveInt('--replicas'),
+    )
     .option(
       '--base-port <port>',
-      'order-service port; inventory and notification take the next two',
+      "the first target's port (the demo: order-service); the next targets take the next ports, the control API base + 99",
       positiveInt('--base-port'),
       5000,
     )
-    .option('--seed-stock <n>', 'units per product in the fresh database', positiveInt('--seed-stock'))
+    .option(
+      '--seed-stock <n>',
+      "units per product in the demo platform's fresh database",
+      positiveInt('--seed-stock'),
+    )
     .addOption(stateDirOption())
     .action(run);
 
 export async function run(opts: Flags): Promise<void> {
-  const state = await localUp({
-    stateDir: opts.stateDir,
-    replicas: opts.replicas,
-    basePort: opts.basePort,
-    seedStock: opts.seedStock,
-  });
-  process.stdout.write(
-    `local platform up (supervisor pid ${state.pid}): order-service http://127.0.0.1:${opts.basePort}, ` +
-      `inventory-service :${opts.basePort + 1}, notification-service :${opts.basePort + 2}, ${opts.replicas} replicas each\n`,
+  if (opts.suite && opts.seedStock !== undefined)
+    throw new UsageError('--seed-stock is for the demo platform, not a suite file');
+  const targets = opts.suite ? suiteTargets(opts.suite) : demoPlatform({ seedStock: opts.seedStock });
+  if (opts.replicas !== undefined)
+    for (const target of Object.values(targets)) target.replicas = opts.replicas;
+  const state = await localUp({ stateDir: opts.stateDir, targets, basePort: opts.basePort });
+  const started = Object.entries(targets).map(
+    ([name, target], i) =>
+      `${name} http://127.0.0.1:${opts.basePort + i} (${target.replicas ?? DEFAULT_REPLICAS} replicas)`,
   );
+  process.stdout.write(`local platform up (supervisor pid ${state.pid}): ${started.join(', ')}\n`);
+}
+
+/**
+ * The targets with `run` of a v2 suite file, each `cwd` resolved against the file's directory.
+ * (Until the shared suite loader reads v2 files: it will give this its error messages.)
+ */
+function suiteTargets(file: string): Record<string, LocalRun & { cwd: string }> {
+  let suite: unknown;
+  try {
+    suite = parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read suite ${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if ((suite as { version?: unknown } | null)?.version !== 2)
+    throw new UsageError(`${file}: local up --suite needs a version: 2 suite file`);
+  const [problem] = Value.Errors(SuiteV2Schema, suite);
+  if (problem) throw new UsageError(`${file}: ${problem.instancePath || 'the suite'} ${problem.message}`);
+  const { targets } = suite as { targets: Record<string, { run?: LocalRun }> };
+  const runs = Object.entries(targets).flatMap(([name, { run }]) =>
+    run ? [[name, { ...run, cwd: resolve(dirname(file), run.cwd ?? '.') }] as const] : [],
+  );
+  if (runs.length === 0) throw new UsageError(`${file}: no target has a run command for the local platform`);
+  return Object.fromEntries(runs);
 }

@@ -3,14 +3,13 @@
 // services hold no fault code.
 
 import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
-import type { ServiceName } from '../../drivers/driver.js';
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import type { LocalDriver } from '../../drivers/local/local-driver.js';
 import { UsageError } from '../../errors.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { delayOf, type NetworkDelaySpec } from './spec.js';
 
 export const injection = (driver: LocalDriver, spec: NetworkDelaySpec): Injection =>
-  new LocalNetworkDelay(driver, service(spec), spec);
+  new LocalNetworkDelay(driver, driver.service(spec), spec);
 
 class LocalNetworkDelay implements Injection {
   private injected = false;
@@ -18,7 +17,7 @@ class LocalNetworkDelay implements Injection {
   private baselineMs = 0;
   constructor(
     private readonly driver: LocalDriver,
-    private readonly target: ServiceName,
+    private readonly target: string,
     private readonly spec: NetworkDelaySpec,
   ) {
     if (spec.callers)
