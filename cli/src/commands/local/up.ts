@@ -51,10 +51,10 @@ export async function run(opts: Flags): Promise<void> {
   if (opts.replicas !== undefined)
     for (const target of Object.values(targets)) target.replicas = opts.replicas;
   const state = await localUp({ stateDir: opts.stateDir, targets, basePort: opts.basePort });
-  const started = Object.entries(targets).map(
-    ([name, target], i) =>
-      `${name} http://127.0.0.1:${opts.basePort + i} (${target.replicas ?? DEFAULT_REPLICAS} replicas)`,
-  );
+  const started = Object.entries(targets).map(([name, target], i) => {
+    const replicas = target.replicas ?? DEFAULT_REPLICAS;
+    return `${name} http://127.0.0.1:${opts.basePort + i} (${replicas} replica${replicas === 1 ? '' : 's'})`;
+  });
   process.stdout.write(`local platform up (supervisor pid ${state.pid}): ${started.join(', ')}\n`);
 }
 

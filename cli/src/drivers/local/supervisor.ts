@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
 import type { LocalRun } from '../../suite/local-run.js';
@@ -103,6 +104,8 @@ const STARTING_PROBE_MS = 5;
 /** Crash-loop back-off (a replica that exits before it was ever ready): doubles up to the cap. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
+/** How long a delay's answer waits for the proxied connections it released to close. */
+const RELEASE_WAIT_MS = 1000;
 /** A long-poll on /status answers after this at most, changed or not. */
 const LONG_POLL_MAX_MS = 60_000;
 /** A replica that ignores SIGTERM this long is killed. */
@@ -489,9 +492,10 @@ export class Supervisor {
       replica.probeFailures = ready ? 0 : replica.probeFailures + 1;
       const next = ready || (replica.ready && !definite && replica.probeFailures < PROBE_FAILURES);
       if (next) replica.everReady = true;
-      replica.probeError = next ? null : why;
-      if (replica.ready !== next) {
+      const probeError = next ? null : why;
+      if (replica.ready !== next || replica.probeError !== probeError) {
         replica.ready = next;
+        replica.probeError = probeError;
         this.changed();
       }
       again();
@@ -614,12 +618,17 @@ export class Supervisor {
   /**
    * Lets go of the connections a target's callers hold, so that they reconnect through the front:
    * its replicas that took them over are asked to release them; the proxy ends its side of the
-   * others (a server closes a connection its client has finished, after any answer in progress).
+   * others (a server closes a connection its client has finished, after any answer in progress),
+   * and resolves once the server has (RELEASE_WAIT_MS at most), the caller's end closing with it.
    */
-  private release(name: string): void {
+  private release(name: string): Promise<unknown> {
     for (const replica of this.replicas.get(name) ?? [])
       if (replica.child?.connected) replica.child.send({ [MESSAGE]: 'release' }, () => {});
-    for (const upstream of this.proxied.get(name) ?? []) upstream.end();
+    const closed = [...(this.proxied.get(name) ?? [])].map((upstream) => {
+      upstream.end();
+      return upstream.closed ? undefined : new Promise((done) => upstream.once('close', done));
+    });
+    return Promise.race([Promise.all(closed), sleep(RELEASE_WAIT_MS)]);
   }
 
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -674,8 +683,9 @@ export class Supervisor {
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
       this.relays.get(service)?.end();
       this.relays.set(service, new DelayRelay(fault, () => this.pick(service)?.port));
-      this.release(service);
       this.changed();
+      // Answered once the connections held are let go: a caller's next request goes through the delay.
+      await this.release(service);
       // Expiry is a change too: a watcher learns the fault is gone without asking again.
       this.later(Math.max(0, body.durationMs) + 1, () => {
         this.relayOf(service);
