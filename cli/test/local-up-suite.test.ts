@@ -61,7 +61,7 @@ describe('chaosctl local up --suite', () => {
     ]);
     expect(up).toMatchObject({ code: 0, stderr: '' });
     expect(up.stdout).toContain(
-      `webdav http://127.0.0.1:${base} (2 replicas), files http://127.0.0.1:${base + 1} (1 replica)`,
+      `webdav http://127.0.0.1:${base}, files http://127.0.0.1:${base + 1}, replicas: webdav 2, files 1`,
     );
 
     const put = await request(`http://127.0.0.1:${base}/up.txt`, {
@@ -121,7 +121,7 @@ describe('chaosctl local up --suite', () => {
       '--state-dir',
       stateDir,
     ]);
-    expect(up.stdout).toContain(`webdav http://127.0.0.1:${base} (3 replicas)`);
+    expect(up.stdout).toContain(`webdav http://127.0.0.1:${base}, 3 replicas each`);
     expect((await chaosctl(['local', 'down', '--state-dir', stateDir])).code).toBe(0);
   }, 60_000);
 

@@ -51,11 +51,15 @@ export async function run(opts: Flags): Promise<void> {
   if (opts.replicas !== undefined)
     for (const target of Object.values(targets)) target.replicas = opts.replicas;
   const state = await localUp({ stateDir: opts.stateDir, targets, basePort: opts.basePort });
-  const started = Object.entries(targets).map(([name, target], i) => {
-    const replicas = target.replicas ?? DEFAULT_REPLICAS;
-    return `${name} http://127.0.0.1:${opts.basePort + i} (${replicas} replica${replicas === 1 ? '' : 's'})`;
-  });
-  process.stdout.write(`local platform up (supervisor pid ${state.pid}): ${started.join(', ')}\n`);
+  const urls = Object.keys(targets).map((name, i) => `${name} http://127.0.0.1:${opts.basePort + i}`);
+  const counts = Object.entries(targets).map(
+    ([name, target]) => [name, target.replicas ?? DEFAULT_REPLICAS] as const,
+  );
+  const first = counts[0]?.[1] ?? DEFAULT_REPLICAS;
+  const replicas = counts.every(([, n]) => n === first)
+    ? `${first} replica${first === 1 ? '' : 's'} each`
+    : `replicas: ${counts.map(([name, n]) => `${name} ${n}`).join(', ')}`;
+  process.stdout.write(`local platform up (supervisor pid ${state.pid}): ${urls.join(', ')}, ${replicas}\n`);
 }
 
 /**

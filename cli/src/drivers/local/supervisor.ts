@@ -241,7 +241,7 @@ export class Supervisor {
   private faults: LatencyFault[] = [];
   /** The delaying relay of each target with a delay in force. */
   private readonly relays = new Map<string, DelayRelay>();
-  /** The callers' connections the TCP proxy carries, by target, with their replica-side ends. */
+  /** The replica-side ends of the connections the TCP proxy carries, by target. */
   private readonly proxied = new Map<string, Set<Socket>>();
   /** Front URL by target name. */
   private readonly urls: ReadonlyMap<string, string>;
