@@ -5,7 +5,6 @@
 
 /** The platform's services: traffic goes to order-service, integrity reads inventory-service. */
 export const SERVICE_NAMES = ['order-service', 'inventory-service', 'notification-service'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** What an experiment targets: a service name and, optionally, how to find its pods. */
 export interface Target {
