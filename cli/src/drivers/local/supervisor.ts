@@ -583,22 +583,22 @@ export class Supervisor {
    * take handed-over connections; `refused` when the replica cannot be reached.
    */
   private proxy(name: string, caller: Socket, port: number, refused: () => void): void {
+    const proxied = this.proxied.get(name);
     const upstream = connect(port, '127.0.0.1');
     let connected = false;
     upstream.on('error', () => {
       if (connected) caller.destroy();
-      else refused();
+      else if (!caller.destroyed) refused();
+    });
+    // The caller's going (closed, reset, even before the replica answered the connect) takes the
+    // replica's end with it; the replica's end closing ends the caller's after the last byte (pipe).
+    caller.once('close', () => {
+      upstream.destroy();
+      proxied?.delete(upstream);
     });
     upstream.once('connect', () => {
       connected = true;
-      const proxied = this.proxied.get(name);
       proxied?.add(upstream);
-      // The replica's end: the pipe ends the caller's after the last byte; the caller's going
-      // (closed, reset) takes the replica's with it.
-      caller.once('close', () => {
-        upstream.destroy();
-        proxied?.delete(upstream);
-      });
       caller.pipe(upstream);
       upstream.pipe(caller);
     });
