@@ -120,7 +120,13 @@ describe('chaosctl on a Fetch-standard bad port', () => {
     expect(await fetchStatus(url)).toEqual(status);
     writeFileSync(
       join(work, 'local.json'),
-      JSON.stringify({ pid: process.pid, controlUrl: url, dataDir: work, startedAt: '' }),
+      JSON.stringify({
+        pid: process.pid,
+        controlUrl: url,
+        dataDir: work,
+        startedAt: '',
+        targets: ['order-service'],
+      }),
     );
     const driver = new LocalDriver(work);
     expect(await driver.call('POST', '/kill/order-service/order-service-0')).toEqual({

@@ -18,9 +18,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { demoPlatform } from '../../cli/dist/drivers/local/demo-platform.js';
 import { watchStatus } from '../../cli/dist/drivers/local/platform.js';
-import { cpuOf, freePort, replicaEntry } from '../../cli/dist/drivers/local/supervisor.js';
-import { DEMO_TRAFFIC } from '../../cli/dist/experiments/runner.js';
+import { cpuOf, freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { builtIn } from '../../cli/dist/suite/load.js';
 import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -33,6 +34,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const KILLS = Number(process.env.BENCH_KILLS ?? 20);
 const SERVICES = ['inventory-service', 'notification-service', 'order-service'];
 const ENV = { LOG_LEVEL: 'warn', SEED_STOCK: '100000000' };
+/** What a replica runs (the demo platform's bundle), from the repository root. */
+const replicaEntry = (service) => join(root, 'apps', service, 'bundle/main.mjs');
 
 const children = new Set();
 const dirs = [];
@@ -122,7 +125,7 @@ async function closedLoop(url) {
 async function direct() {
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()])));
   const started = SERVICES.map((service) =>
-    run([replicaEntry(root, service)], {
+    run([replicaEntry(service)], {
       ...ENV,
       HOST: '127.0.0.1',
       PORT: String(ports[service]),
@@ -146,12 +149,13 @@ async function startPlatform(replicas) {
   const controlPort = await freePort();
   const stateDir = tempDir('platform');
   const config = {
-    repoRoot: root,
+    targets: Object.entries(demoPlatform({ env: ENV })).map(([name, run]) => ({
+      name,
+      port: ports[name],
+      run: { ...run, replicas },
+    })),
     dataDir: join(stateDir, 'data'),
-    replicas,
-    ports,
     controlPort,
-    env: ENV,
   };
   const child = run([join(supervisorDir, 'supervisor-main.js'), JSON.stringify(config)], {});
   const control = `http://127.0.0.1:${controlPort}`;
@@ -184,7 +188,7 @@ async function recovery() {
   // A kill cuts off the requests the killed process held (as behind a Service); a client that
   // retries with the Idempotency-Key, as chaosctl's default suite does, gets them served.
   const load = new LoadGenerator({
-    requests: DEMO_TRAFFIC,
+    requests: builtIn().traffic.requests,
     urlOf: { 'order-service': platform.orderUrl },
     rps: 100,
     retry: { retries: 2, backoffMs: 20 },
@@ -290,7 +294,7 @@ async function recoveryFigures() {
     DATA_DIR: tempDir('floor'),
     INVENTORY_URL: 'http://127.0.0.1:9',
   };
-  const orderFloor = await floor([replicaEntry(root, 'order-service')], orderEnv, '/readyz');
+  const orderFloor = await floor([replicaEntry('order-service')], orderEnv, '/readyz');
   const unbundledFloor = await floor([join(root, 'apps/order-service/dist/main.js')], orderEnv, '/readyz');
   const fastifyFloor = await floor(
     ['--input-type=module', '-e', bareFastify],

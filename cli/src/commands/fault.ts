@@ -23,6 +23,10 @@ export async function run(fault: Fault, flags: Flags, given: (option: string) =>
   // The spec is as the flags gave it: checked against its fault's schema first, refused by flag.
   const problem = problemOf(SuiteV1Schema, { version: 1, experiments: [spec] }, V1_UNIONS);
   if (problem) throw new UsageError(`${flagOf(problem.path)} ${problem.message}`);
+  if (flags.driver === 'local' && (flags.workload || flags.selector?.length))
+    throw new UsageError(
+      '--selector and --workload need the kubernetes driver: a local target is found by its name',
+    );
   const suite = amendTargets(suiteForExperiment(spec as ExperimentSpec, flags.suite), flags);
   await runExperiments(suite, flags, given);
 }

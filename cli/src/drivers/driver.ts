@@ -3,7 +3,7 @@
 // (drivers/local) and Kubernetes (drivers/kubernetes). Faults are carried out by backends
 // (cli/src/backends), which use a driver to find their targets.
 
-import type { TargetSpec } from '../suite/schema.js';
+import type { TargetSpec } from '../suite/target.js';
 
 /** A target of a suite, by its name, with what its driver needs to find it (suite/schema.ts). */
 export interface Target extends Omit<TargetSpec, 'run'> {

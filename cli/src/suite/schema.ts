@@ -14,60 +14,17 @@ import {
 } from '../experiments/fields.js';
 import { FAULTS } from '../faults/registry.js';
 import { MAX_RPS } from '../traffic/limits.js';
+import { PATH } from './local-run.js';
+import { HTTP_URL, TargetSchema } from './target.js';
+
+export { type LocalRun, LocalRunSchema } from './local-run.js';
+export { TargetSchema, type TargetSpec } from './target.js';
 
 /** A target's name, as the suite's other parts refer to it. */
 export const TargetRef = () => Text(TARGET_NAME, "the name of one of the suite's targets, such as checkout");
 
-const WORKLOAD = '^(deployment|statefulset)/[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** An HTTP header's name (RFC 9110 token). */
 const HEADER = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-const HTTP_URL = '^https?://[^\\s/]+(/\\S*)?$';
-const PATH = '^/\\S*$';
-
-/** How the local driver runs a target: any command that serves HTTP on the port it is given. */
-export const LocalRunSchema = Type.Object(
-  {
-    /** argv; {port}, {replica}, {dataDir} and {url:<target>} are substituted in every element. */
-    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 200 }),
-    /** Working directory, relative to the suite file (default: the suite file's directory). */
-    cwd: Type.Optional(Type.String({ minLength: 1 })),
-    /** Environment of every replica, on top of PATH and HOME; values take the same placeholders. */
-    env: Type.Optional(Type.Record(Type.String({ pattern: ENV_NAME }), Type.String())),
-    /** The variable that carries the replica's port, when the command reads it from its environment. */
-    portEnv: Type.Optional(Text(ENV_NAME, 'an environment variable name such as PORT')),
-    /** Replicas, each restarted when it dies, behind one port (default 2). */
-    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
-    /** A replica is ready once GET on this path answers 2xx (default /). */
-    readiness: Type.Optional(Text(PATH, 'a path such as /healthz')),
-    /** How long a replica may take to become ready at start-up (default 60s). */
-    startTimeout: Type.Optional(Duration({ nonZero: 'a replica needs time to start' })),
-  },
-  { additionalProperties: false },
-);
-
-export const TargetSchema = Type.Object(
-  {
-    /** Kubernetes: label selector of its pods (default app.kubernetes.io/name=<target>). */
-    selector: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-    /** Kubernetes: the Deployment or StatefulSet that owns the pods (its desired replicas are capacity). */
-    workload: Type.Optional(Text(WORKLOAD, 'deployment/<name> or statefulset/<name>')),
-    /** Kubernetes: the Service traffic enters by (default: the target's name). */
-    serviceName: Type.Optional(KubeName()),
-    /** Kubernetes: the Service's port, by number or name (default: its first). */
-    port: Type.Optional(
-      Type.Union([
-        Type.Integer({ minimum: 1, maximum: 65535 }),
-        Text('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', 'a port number or name'),
-      ]),
-    ),
-    /** Where traffic enters, whatever the driver (an ingress, a port-forward); wins over service/port. */
-    url: Type.Optional(Text(HTTP_URL, 'an http:// or https:// URL')),
-    /** Local driver: the command that runs it. */
-    run: Type.Optional(LocalRunSchema),
-  },
-  { additionalProperties: false },
-);
 
 /**
  * One of `values`. The cast keeps each literal in the static type: map() turns the tuple into an
@@ -281,8 +238,6 @@ export const SuiteV2Schema = Type.Object(
   { additionalProperties: false },
 );
 
-export type LocalRun = Static<typeof LocalRunSchema>;
-export type TargetSpec = Static<typeof TargetSchema>;
 export type ReadBackSpec = Static<typeof ReadBackSchema>;
 export type RequestSpec = Static<typeof RequestSchema>;
 export type TrafficSpec = Static<typeof TrafficSchema>;

@@ -15,7 +15,7 @@ export interface Supervised {
 }
 
 /**
- * Serves the connections the supervisor hands over on `server`, and releases them when it asks
+ * Serves the connections the supervisor hands over on `server` (and tells it so once it listens), and releases them when it asks
  * (idle ones close at once, busy ones after their answer), so that their callers reconnect through
  * the supervisor, as after an endpoint change. Returns undefined when this process has no supervisor.
  */
@@ -53,6 +53,12 @@ export function serveSupervisorConnections(server: Server): Supervised | undefin
   });
   // Listening for messages refs the channel; a replica must still exit once its server closes.
   channel.unref();
+  // The supervisor hands connections only to a replica that says it takes them; any other server
+  // it runs gets them through a plain TCP proxy.
+  const accepts = () =>
+    process.send?.({ [SUPERVISOR_MESSAGE]: 'accepts-connections' }, undefined, {}, () => {});
+  if (server.listening) accepts();
+  else server.once('listening', accepts);
 
   return {
     draining: () => {

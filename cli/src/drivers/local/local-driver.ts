@@ -3,23 +3,32 @@
 // new incarnation, as a StatefulSet pod comes back under its old name with a new UID.
 import { type Dispatcher, request } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
-import {
-  type Capacity,
-  type Driver,
-  type Replica,
-  SERVICE_NAMES,
-  type ServiceName,
-  type Target,
-} from '../driver.js';
+import type { Capacity, Driver, Replica, Target } from '../driver.js';
 import { fetchStatus, requireState, watchStatus } from './platform.js';
-import type { PlatformStatus } from './supervisor.js';
+import type { PlatformStatus, ReplicaStatus } from './supervisor.js';
 
 export class LocalDriver implements Driver {
   readonly name = 'local';
   readonly controlUrl: string;
+  /** The targets the platform runs, as `local up` recorded them. */
+  readonly targets: readonly string[];
 
   constructor(stateDir: string) {
-    this.controlUrl = requireState(stateDir).controlUrl;
+    const state = requireState(stateDir);
+    if (!Array.isArray(state.targets))
+      throw new UnreachableError(
+        `the local platform in ${stateDir} was started by an older chaosctl; restart it ('chaosctl local down', then 'local up')`,
+      );
+    this.controlUrl = state.controlUrl;
+    this.targets = state.targets;
+  }
+
+  /** The target's name, when the platform runs it; else one line saying which it runs. */
+  /** A target's name on the platform; its selector and workload say how Kubernetes finds it, not this. */
+  service(target: Target): string {
+    if (!this.targets.includes(target.service))
+      throw new UsageError(`the local platform runs ${this.targets.join(', ')}; it has no ${target.service}`);
+    return target.service;
   }
 
   async status(): Promise<PlatformStatus> {
@@ -47,8 +56,10 @@ export class LocalDriver implements Driver {
     return json;
   }
 
-  async connect(): Promise<string> {
+  /** The supervisor answers and runs every target (one it does not run is refused, naming those it runs). */
+  async connect(targets: readonly Target[] = []): Promise<string> {
     await this.status();
+    for (const target of targets) this.service(target);
     return `the local platform (supervisor ${this.controlUrl})`;
   }
 
@@ -56,16 +67,21 @@ export class LocalDriver implements Driver {
 
   /** Local replicas always have readiness checks (the supervisor's) and no budget to consult. */
   async preflight(target: Target): Promise<string[]> {
-    service(target);
+    this.service(target);
     return [];
   }
 
-  async url(name: string): Promise<string> {
-    return (await this.status()).services[service({ service: name })].url;
+  /** The target's front port on the supervisor: locally traffic always enters there. */
+  async url(target: Target): Promise<string> {
+    const service = this.service(target);
+    const url = (await this.status()).services[service]?.url;
+    if (url === undefined)
+      throw new UnreachableError(`the local platform's supervisor does not run ${service}`);
+    return url;
   }
 
   async replicas(target: Target): Promise<Replica[]> {
-    return replicasOf(await this.status(), service(target));
+    return replicasOf(await this.status(), this.service(target));
   }
 
   async capacity(target: Target): Promise<Capacity> {
@@ -78,7 +94,7 @@ export class LocalDriver implements Driver {
     deadline: number,
   ): Promise<boolean> {
     // By event: the supervisor answers a long-poll as soon as its status changes; the deadline ends it.
-    const name = service(target);
+    const name = this.service(target);
     let met = false;
     const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
     try {
@@ -100,18 +116,12 @@ export class LocalDriver implements Driver {
   }
 }
 
-export function service(target: Target): ServiceName {
-  if (target.selector || target.workload)
-    throw new UsageError(
-      '--selector and --workload need the kubernetes driver: the local platform has only its three services',
-    );
-  if (!SERVICE_NAMES.includes(target.service as ServiceName))
-    throw new UsageError(`the local platform runs ${SERVICE_NAMES.join(', ')}; it has no ${target.service}`);
-  return target.service as ServiceName;
-}
+/** A target's replicas in a status (none when the supervisor does not run it). */
+export const replicaStatus = (status: PlatformStatus, name: string): ReplicaStatus[] =>
+  status.services[name]?.replicas ?? [];
 
-function replicasOf(status: PlatformStatus, name: ServiceName): Replica[] {
-  return status.services[name].replicas.map((r) => ({
+function replicasOf(status: PlatformStatus, name: string): Replica[] {
+  return replicaStatus(status, name).map((r) => ({
     id: `${r.id}@${r.startedAt}`,
     name: r.id,
     ready: r.ready,

@@ -1,37 +1,52 @@
 // `chaosctl local up|status|down`: the supervisor runs detached, so the platform outlives the
 // command that started it; a state file says where its control API listens.
 import { spawn } from 'node:child_process';
-import { existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as undiciRequest } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
-import type { ServiceName } from '../driver.js';
+import { parseDuration } from '../../experiments/duration.js';
+import type { LocalRun } from '../../suite/local-run.js';
 import {
+  DEFAULT_START_TIMEOUT,
+  type LocalTarget,
   type PlatformStatus,
-  replicaEntry,
-  SERVICES,
   SUPERVISOR_PREFIX,
   type SupervisorConfig,
 } from './supervisor.js';
-
-const repoRoot = resolve(import.meta.dirname, '../../../..');
 
 export interface LocalState {
   pid: number;
   controlUrl: string;
   dataDir: string;
   startedAt: string;
+  /** The targets it runs, in start order (what the local driver accepts as a target). */
+  targets: string[];
 }
 
 export interface UpOptions {
   stateDir: string;
-  replicas: number;
+  /** What to run, by target name, in port and start order; each `cwd` an absolute directory. */
+  targets: Record<string, LocalRun & { cwd: string }>;
+  /** The first target's front port; the next targets take the next ports, the control API base + 99. */
   basePort: number;
-  seedStock?: number;
-  timeoutMs?: number;
 }
+
+/** The control API's port beside the targets': fixed, so a Prometheus config finds the replicas (GET /sd). */
+const CONTROL_OFFSET = 99;
 
 const stateFile = (stateDir: string) => join(stateDir, 'local.json');
 /** Written by the supervisor: its pid and its replicas' (see SupervisorConfig.pidFile). */
@@ -138,12 +153,12 @@ export async function waitForStatus(
 }
 
 export const allReady = (status: PlatformStatus) =>
-  SERVICES.every((service) => status.services[service].replicas.every((replica) => replica.ready));
+  Object.values(status.services).every((target) => target.replicas.every((replica) => replica.ready));
 
 /** The replicas that are not ready and what they are doing, for a message saying why a wait failed. */
 function describeReadiness(status: PlatformStatus): string {
-  const waiting = SERVICES.flatMap((service) =>
-    status.services[service].replicas
+  const waiting = Object.values(status.services).flatMap((target) =>
+    target.replicas
       .filter((replica) => !replica.ready)
       .map((replica) => {
         const state =
@@ -159,24 +174,29 @@ function describeReadiness(status: PlatformStatus): string {
 }
 
 /**
- * What a process runs, from /proc/<pid>/cmdline (Linux), or undefined when it is gone or cannot be
- * read: a recorded pid is only signalled when its command line shows it is still ours, since the
- * kernel reuses pids.
+ * What a process runs, its argv from /proc/<pid>/cmdline (Linux), or undefined when it is gone or
+ * cannot be read: a recorded pid is only signalled when its command line shows it is still ours,
+ * since the kernel reuses pids.
  */
-async function commandLine(pid: number): Promise<string | undefined> {
+async function commandLine(pid: number): Promise<string[] | undefined> {
   return readFile(`/proc/${pid}/cmdline`, 'utf8')
-    .then((text) => text.replaceAll('\0', ' '))
+    .then((text) => text.split('\0').slice(0, -1))
     .catch(() => undefined);
 }
 
-const isSupervisor = (command: string | undefined) => !!command?.includes('supervisor-main.js');
+const isSupervisor = (argv: string[] | undefined) =>
+  !!argv?.some((arg) => arg.endsWith('supervisor-main.js'));
 /** The recorded supervisor still runs: its command line says so, or, without /proc, it exists. */
 const supervisorRuns = async (pid: number) => {
-  const command = await commandLine(pid);
-  return alive(pid) && (command === undefined || isSupervisor(command));
+  const argv = await commandLine(pid);
+  return alive(pid) && (argv === undefined || isSupervisor(argv));
 };
-const isReplica = (command: string | undefined, service: string) =>
-  !!command?.includes(join('apps', service, 'dist', 'main.js'));
+/** A replica runs the very command line the supervisor started it with (whatever the command). */
+const isReplica = (argv: string[] | undefined, recorded: unknown) =>
+  !!argv &&
+  Array.isArray(recorded) &&
+  argv.length === recorded.length &&
+  argv.every((arg, i) => arg === recorded[i]);
 
 const signal = (pid: number, name: NodeJS.Signals) => {
   try {
@@ -195,13 +215,13 @@ async function stopPids(pids: number[]): Promise<void> {
 
 /**
  * Stops what an earlier platform in this state dir left running (its supervisor killed, say, before
- * its replicas noticed): every recorded pid whose command line is still the supervisor or a replica
- * of the recorded service. Returns the pids it stopped.
+ * its replicas noticed): every recorded pid whose command line is still the supervisor or the
+ * recorded replica's. Returns the pids it stopped.
  */
 export async function stopLeftovers(stateDir: string): Promise<number[]> {
   const file = pidFile(stateDir);
   if (!existsSync(file)) return [];
-  let recorded: { supervisor?: number; replicas?: Array<{ service: string; pid: number }> };
+  let recorded: { supervisor?: number; replicas?: Array<{ pid: number; argv: string[] }> };
   try {
     recorded = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
@@ -209,9 +229,9 @@ export async function stopLeftovers(stateDir: string): Promise<number[]> {
   }
   const candidates = [
     ...(recorded.supervisor ? [{ pid: recorded.supervisor, ours: isSupervisor }] : []),
-    ...(recorded.replicas ?? []).map(({ service, pid }) => ({
+    ...(recorded.replicas ?? []).map(({ pid, argv }) => ({
       pid,
-      ours: (command: string | undefined) => isReplica(command, service),
+      ours: (command: string[] | undefined) => isReplica(command, argv),
     })),
   ];
   const ours: number[] = [];
@@ -225,7 +245,30 @@ export async function stopLeftovers(stateDir: string): Promise<number[]> {
   return ours;
 }
 
-/** Starts the platform in the background and resolves once every replica is ready. */
+/** Whether a file exists and this process may execute it. */
+const executable = (file: string) => {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** A target that cannot start at all fails `up` at once, not after its start timeout. */
+function checkRunnable(name: string, run: LocalRun & { cwd: string }): void {
+  if (!existsSync(run.cwd)) throw new UsageError(`target ${name}: its cwd ${run.cwd} does not exist`);
+  const [command = ''] = run.command;
+  // node is the supervisor's own; a placeholder is only known per replica.
+  if (command === 'node' || command.includes('{')) return;
+  if (command.includes('/')) {
+    if (!executable(resolve(run.cwd, command)))
+      throw new UsageError(`target ${name}: ${command} is not an executable file (from ${run.cwd})`);
+  } else if (!(process.env.PATH ?? '').split(delimiter).some((dir) => dir && executable(join(dir, command))))
+    throw new UsageError(`target ${name}: ${command} is not found in PATH`);
+}
+
+/** Starts the targets in the background and resolves once every replica is ready. */
 export async function localUp(opts: UpOptions): Promise<LocalState> {
   const existing = readState(opts.stateDir);
   if (existing && (await supervisorRuns(existing.pid))) {
@@ -233,37 +276,28 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
       `a local platform is already running (pid ${existing.pid}); run 'chaosctl local down' first`,
     );
   }
-  for (const service of SERVICES) {
-    if (!existsSync(replicaEntry(repoRoot, service))) {
-      throw new UsageError(`apps/${service}/bundle/main.mjs is missing; run 'npm run build' first`);
-    }
-  }
+  const names = Object.keys(opts.targets);
+  if (names.length === 0 || names.length > CONTROL_OFFSET)
+    throw new UsageError(`the local platform runs 1 to ${CONTROL_OFFSET} targets (got ${names.length})`);
+  for (const [name, run] of Object.entries(opts.targets)) checkRunnable(name, run);
+  const startTimeouts = new Map(
+    Object.entries(opts.targets).map(([name, run]) => [
+      name,
+      parseDuration(run.startTimeout ?? DEFAULT_START_TIMEOUT, `target ${name}: startTimeout`),
+    ]),
+  );
   mkdirSync(opts.stateDir, { recursive: true });
   await stopLeftovers(opts.stateDir);
-  // Every `up` starts from the seeded catalogue, so runs are comparable.
+  // Every `up` starts from fresh data (the demo: the seeded catalogue), so runs are comparable.
   const dataDir = join(opts.stateDir, 'data');
   rmSync(dataDir, { recursive: true, force: true });
-  const ports = Object.fromEntries(
-    SERVICES.map((service) => [
-      service,
-      opts.basePort +
-        ({ 'order-service': 0, 'inventory-service': 1, 'notification-service': 2 } as const)[service],
-    ]),
-  ) as Record<ServiceName, number>;
-  // Fixed beside the services, so a Prometheus config can find the replicas (GET /sd) there.
-  const controlPort = opts.basePort + 99;
-  const config: SupervisorConfig = {
-    repoRoot,
-    dataDir,
-    replicas: opts.replicas,
-    ports,
-    controlPort,
-    pidFile: pidFile(opts.stateDir),
-    env: {
-      LOG_LEVEL: 'warn',
-      ...(opts.seedStock === undefined ? {} : { SEED_STOCK: String(opts.seedStock) }),
-    },
-  };
+  const targets: LocalTarget[] = Object.entries(opts.targets).map(([name, run], i) => ({
+    name,
+    port: opts.basePort + i,
+    run,
+  }));
+  const controlPort = opts.basePort + CONTROL_OFFSET;
+  const config: SupervisorConfig = { targets, dataDir, controlPort, pidFile: pidFile(opts.stateDir) };
   const logFile = join(opts.stateDir, 'supervisor.log');
   const log = openSync(logFile, 'a');
   const logStart = fstatSync(log).size;
@@ -281,13 +315,14 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
     controlUrl: `http://127.0.0.1:${controlPort}`,
     dataDir,
     startedAt: new Date().toISOString(),
+    targets: names,
   };
   writeFileSync(stateFile(opts.stateDir), `${JSON.stringify(state, null, 2)}\n`);
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const started = Date.now();
   let version: number | undefined;
   let last: PlatformStatus | undefined;
-  while (Date.now() < deadline) {
+  for (;;) {
     if (!alive(state.pid)) {
       await localDown(opts.stateDir);
       throw new UnreachableError(
@@ -295,7 +330,7 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
       );
     }
     // Long-polls once the control API answers, so readiness is seen the moment it comes; short ones
-    // keep an eye on the supervisor itself (it may exit while starting).
+    // keep an eye on the supervisor itself (it may exit while starting) and on the start timeouts.
     const status = await fetchStatus(state.controlUrl, { after: version, waitMs: 500 }).catch(
       () => undefined,
     );
@@ -306,10 +341,25 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
       last = ours;
       version = ours.version;
     } else await sleep(20);
+    const late = names.find(
+      (name) =>
+        Date.now() - started >= (startTimeouts.get(name) ?? 0) &&
+        !last?.services[name]?.replicas.every((replica) => replica.ready),
+    );
+    if (late !== undefined) {
+      await localDown(opts.stateDir);
+      throw new UnreachableError(notReady(late, startTimeouts.get(late) ?? 0, last));
+    }
   }
-  await localDown(opts.stateDir);
-  const why = last ? `; ${describeReadiness(last)}` : '; its control API never answered';
-  throw new UnreachableError(`the local platform was not ready within the time limit${why}`);
+}
+
+/** One line: the target that was not ready in time and why, from its first unready replica's last probe. */
+function notReady(name: string, timeoutMs: number, status: PlatformStatus | undefined): string {
+  const head = `target ${name} was not ready within ${timeoutMs / 1000}s`;
+  if (!status) return `${head}: the supervisor's control API never answered`;
+  const replica = status.services[name]?.replicas.find((r) => !r.ready);
+  const state = replica && replica.backoffMs > 0 ? ', crash-looping' : '';
+  return `${head}: ${replica?.id}${state}: ${replica?.probeError ?? 'not ready'}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Entry point of the background process `chaosctl local up` starts. Its configuration arrives as
 // one JSON argument; SIGTERM, SIGINT or the control API's shutdown stop every replica it started.
-// However this process dies (SIGKILL included), its replicas follow: each watches a pipe from it.
+// However this process dies (SIGKILL included), its Node.js replicas follow: each watches a pipe
+// from it; any other replica is killed as it exits (a SIGKILL leaves those to `local down`).
 import { SUPERVISOR_PREFIX, Supervisor, type SupervisorConfig } from './supervisor.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
@@ -11,6 +12,7 @@ const stop = () => {
   void supervisor.stop().then(() => process.exit(0));
 };
 const supervisor = new Supervisor(config, stop);
+process.on('exit', () => supervisor.killReplicas());
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 try {

@@ -1,77 +1,38 @@
-// The supervisor as `chaosctl local up` runs it (cli/dist's supervisor-main.js, so run after
-// `npm run build`) with the real services, on 127.0.0.1.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The supervisor with the demo platform's real services, as `chaosctl local up` runs it (cli/dist's
+// supervisor-main.js, so run after `npm run build`), on 127.0.0.1.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Client } from 'undici';
-import { DEMO_TRAFFIC } from '../../experiments/runner.js';
+import { builtIn } from '../../suite/load.js';
 import { LoadGenerator } from '../../traffic/load.js';
-import { alive, allReady, fetchStatus, stopLeftovers, waitForStatus, watchStatus } from './platform.js';
-import { cpuOf, freePort, type PlatformStatus, SERVICES, type SupervisorConfig } from './supervisor.js';
+import { demoPlatform } from './demo-platform.js';
+import { alive, allReady, fetchStatus, stopLeftovers, watchStatus } from './platform.js';
+import { cpuOf, type PlatformStatus } from './supervisor.js';
+import { startSupervisor, stopStarted, tempDir } from './test-support/supervisor.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
-const started: ChildProcess[] = [];
-const dirs: string[] = [];
+const started: ReturnType<typeof spawn>[] = [];
 
 afterAll(async () => {
   for (const child of started)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await Promise.all(
-    started.map((child) =>
-      child.exitCode !== null || child.signalCode !== null
-        ? undefined
-        : new Promise((done) => child.once('exit', done)),
-    ),
-  );
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await stopStarted();
 });
 
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'supervisor-test-'));
-  dirs.push(dir);
-  return dir;
-};
-
-async function startPlatform(replicas: number, env: Record<string, string> = {}) {
-  const stateDir = tempDir();
-  const ports = Object.fromEntries(
-    await Promise.all(SERVICES.map(async (service) => [service, await freePort()] as const)),
-  ) as SupervisorConfig['ports'];
-  const config: SupervisorConfig = {
-    repoRoot,
-    dataDir: join(stateDir, 'data'),
-    replicas,
-    ports,
-    controlPort: await freePort(),
-    env: { LOG_LEVEL: 'warn', ...env },
-    pidFile: join(stateDir, 'pids.json'),
-  };
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'cli/dist/drivers/local/supervisor-main.js'), JSON.stringify(config)],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+/** The demo platform with `replicas` each and extra environment for every service. */
+const startPlatform = (replicas: number, env: Record<string, string> = {}) =>
+  startSupervisor(
+    Object.fromEntries(
+      Object.entries(demoPlatform({ env })).map(([name, run]) => [name, { ...run, replicas }]),
+    ),
   );
-  started.push(child);
-  // What the supervisor and its replicas wrote to stderr (the last 4 kB), to say why a wait failed.
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4096);
-  });
-  const controlUrl = `http://127.0.0.1:${config.controlPort}`;
-  // The control API needs a moment to listen.
-  for (let i = 0; i < 100 && !(await fetchStatus(controlUrl).catch(() => undefined)); i++) await sleep(50);
-  const waitFor = (check: (status: PlatformStatus) => boolean, timeoutMs: number) =>
-    waitForStatus(controlUrl, check, timeoutMs).catch((error: Error) => {
-      throw new Error(`${error.message}\nsupervisor stderr:\n${stderr || '(nothing)'}`);
-    });
-  return { child, controlUrl, ports, stateDir, waitFor };
-}
 
-const replicaPids = (status: PlatformStatus) =>
-  SERVICES.flatMap((service) => status.services[service].replicas.map((r) => r.pid ?? 0));
+const every = (status: PlatformStatus) => Object.values(status.services).flatMap((s) => s.replicas);
+const replicaPids = (status: PlatformStatus) => every(status).map((r) => r.pid ?? 0);
+const replicasOf = (status: PlatformStatus, name: string) => status.services[name]?.replicas ?? [];
 
 /** One request on a connection of its own (a caller's new connection is what the front balances). */
 async function once(url: string, path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}) {
@@ -99,12 +60,15 @@ describe('the local platform', () => {
   it('balances connections over ready replicas, recovers a killed one with nothing lost to a retrying client, and reports it by event', async () => {
     const { controlUrl, ports, waitFor } = await startPlatform(2);
     const ready = await waitFor(allReady, 30_000);
-    for (const service of SERVICES) {
-      for (const replica of ready.services[service].replicas) {
-        // A started Node.js process has used CPU; the wait figure is there to compare over time.
-        expect(replica.cpuMs).toBeGreaterThan(0);
-        expect(replica.runQueueWaitMs).toBeGreaterThanOrEqual(0);
-      }
+    expect(Object.keys(ready.services)).toEqual([
+      'order-service',
+      'inventory-service',
+      'notification-service',
+    ]);
+    for (const replica of every(ready)) {
+      // A started Node.js process has used CPU; the wait figure is there to compare over time.
+      expect(replica.cpuMs).toBeGreaterThan(0);
+      expect(replica.runQueueWaitMs).toBeGreaterThanOrEqual(0);
     }
 
     // A long-poll with nothing changing answers at its timeout, with the same version.
@@ -129,14 +93,14 @@ describe('the local platform', () => {
     // The requests the killed process held are cut off, as a SIGKILLed pod's are behind a Service;
     // the client retries them with their Idempotency-Key.
     const load = new LoadGenerator({
-      requests: DEMO_TRAFFIC,
+      requests: builtIn().traffic?.requests ?? [],
       urlOf: { 'order-service': `http://127.0.0.1:${ports['order-service']}` },
       rps: 100,
       retry: { retries: 2, backoffMs: 20 },
     });
     load.start();
     await sleep(500);
-    const victim = ready.services['order-service'].replicas[0];
+    const victim = replicasOf(ready, 'order-service')[0];
     const seen: Array<{ ready: boolean; pid: number | null }> = [];
     let watching: () => void = () => {};
     const firstStatus = new Promise<void>((resolve) => (watching = resolve));
@@ -144,7 +108,7 @@ describe('the local platform', () => {
       controlUrl,
       (status) => {
         watching();
-        const replica = status.services['order-service'].replicas[0];
+        const replica = replicasOf(status, 'order-service')[0];
         if (replica) seen.push({ ready: replica.ready, pid: replica.pid });
         return replica?.ready === true && replica.pid !== victim?.pid;
       },
@@ -160,7 +124,7 @@ describe('the local platform', () => {
     expect(seen.at(-1)).toMatchObject({ ready: true });
     expect(seen.at(-1)?.pid).not.toBe(victim?.pid);
     const after = await fetchStatus(controlUrl);
-    expect(after.services['order-service'].replicas[0]?.restarts).toBe(1);
+    expect(replicasOf(after, 'order-service')[0]?.restarts).toBe(1);
     expect(samples.length).toBeGreaterThan(50);
     // Nothing lost to the kill: every order answered by a replica. (On a machine loaded by others a
     // replica may shed load with its own 503; that is the service's admission control, not a
@@ -194,7 +158,7 @@ describe('the local platform', () => {
     await watchStatus(
       controlUrl,
       (status) => {
-        const backoffMs = status.services['order-service'].replicas[0]?.backoffMs ?? 0;
+        const backoffMs = replicasOf(status, 'order-service')[0]?.backoffMs ?? 0;
         if (backoffMs > 0 && backoffs.at(-1) !== backoffMs) backoffs.push(backoffMs);
         return backoffMs >= 400;
       },
@@ -217,7 +181,7 @@ describe('the local platform', () => {
     await waitFor(allReady, 30_000);
     const cpu = async () => {
       const status = await fetchStatus(controlUrl);
-      const replicas = SERVICES.flatMap((s) => status.services[s].replicas).map((r) => r.cpuMs ?? 0);
+      const replicas = every(status).map((r) => r.cpuMs ?? 0);
       return {
         supervisor: (await cpuOf(child.pid ?? 0)).cpuMs ?? 0,
         replicas: replicas.reduce((a, b) => a + b, 0),
@@ -255,7 +219,7 @@ describe('the local platform', () => {
     const { controlUrl, ports, waitFor } = await startPlatform(1);
     const ready = await waitFor(allReady, 30_000);
     const service = `http://127.0.0.1:${ports['inventory-service']}`;
-    const own = `http://127.0.0.1:${ready.services['inventory-service'].replicas[0]?.port}`;
+    const own = `http://127.0.0.1:${replicasOf(ready, 'inventory-service')[0]?.port}`;
     const available = async () => Number((await once(own, '/inventory/PROD-002')).body.available);
     const stock = await available();
     // A caller's keep-alive connection, handed to the replica before the delay.
@@ -328,9 +292,10 @@ describe('the local platform', () => {
 });
 
 describe('stopLeftovers', () => {
-  it('stops recorded processes that are still ours and leaves a reused pid alone', async () => {
+  it('stops recorded processes that still run their recorded command line and leaves a reused pid alone', async () => {
     const stateDir = tempDir();
-    const replica = spawn(process.execPath, [join(repoRoot, 'apps/inventory-service/dist/main.js')], {
+    const replicaArgv = [process.execPath, join(repoRoot, 'apps/inventory-service/dist/main.js')];
+    const replica = spawn(replicaArgv[0] as string, replicaArgv.slice(1), {
       env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(stateDir, 'data') },
       stdio: 'ignore',
     });
@@ -344,8 +309,9 @@ describe('stopLeftovers', () => {
       JSON.stringify({
         supervisor: stranger.pid,
         replicas: [
-          { service: 'inventory-service', pid: replica.pid },
-          { service: 'order-service', pid: stranger.pid },
+          { target: 'inventory-service', pid: replica.pid, argv: replicaArgv },
+          // Recorded as a replica, but its pid now runs another command line.
+          { target: 'order-service', pid: stranger.pid, argv: replicaArgv },
         ],
       }),
     );

@@ -1,40 +1,47 @@
-// The local stand-in for a cluster: N replica processes per service, restarted when they die (as a
-// ReplicaSet would), behind the service's usual port. As kube-proxy, the supervisor is not in the
-// data path: it accepts each connection without reading it and hands it, round robin, to a ready
-// replica over the replica's IPC channel (service-kit's supervised.ts serves it there), so a
-// request costs what it costs with the services wired directly. A small control API lets chaosctl
-// read status (at once or when it changes), kill replicas and add latency: while a delay is in
-// force the service's new connections go through a delaying relay (delay-relay.ts) instead, and
-// the replicas are asked to release the connections they hold, so that callers reconnect through
-// it. Every fault carries its own deadline and expires on its own.
+// The local stand-in for a cluster: N replica processes per target (any command that serves HTTP
+// on the port it is given), restarted when they die (as a ReplicaSet would), behind the target's
+// front port. As kube-proxy, the supervisor stays out of the data path where it can: a replica that
+// says it takes handed-over connections (service-kit's supervised.ts) gets each caller's connection
+// unread over its IPC channel, so a request costs what it costs with the services wired directly;
+// any other server gets them through a plain TCP proxy. A small control API lets chaosctl read
+// status (at once or when it changes), kill replicas and add latency: while a delay is in force the
+// target's new connections go through a delaying relay (delay-relay.ts) instead, and the
+// connections already open are released, so that callers reconnect through it. Every fault carries
+// its own deadline and expires on its own.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
-import type { ServiceName } from '../driver.js';
+import type { LocalRun } from '../../suite/local-run.js';
 import { DelayRelay } from './delay-relay.js';
 
-/** In start order: order-service's downstreams first. */
-export const SERVICES: readonly ServiceName[] = [
-  'inventory-service',
-  'notification-service',
-  'order-service',
-];
+/** LocalRun's defaults (see suite/local-run.ts). */
+export const DEFAULT_REPLICAS = 2;
+export const DEFAULT_READINESS = '/';
+export const DEFAULT_START_TIMEOUT = '60s';
+
+/** A target as the supervisor runs it: its replicas behind one front port. */
+export interface LocalTarget {
+  /** A DNS-1123 name; its replicas are <name>-0, <name>-1... */
+  name: string;
+  /** The front port callers use (the Service's, in cluster terms). */
+  port: number;
+  /** How each replica runs, as a suite file declares it, with `cwd` an absolute directory. */
+  run: LocalRun & { cwd: string };
+}
 
 export interface SupervisorConfig {
-  repoRoot: string;
+  /** In start order; a {url:<name>} is the named target's front URL, known before any starts. */
+  targets: LocalTarget[];
+  /** Each target's {dataDir} is <dataDir>/<name>, shared by its replicas. */
   dataDir: string;
-  replicas: number;
-  /** The port per service that callers use (the Service's, in cluster terms). */
-  ports: Record<ServiceName, number>;
   controlPort: number;
-  /** Extra environment for every replica (LOG_LEVEL, SEED_STOCK...). */
-  env: Record<string, string>;
   /**
    * Where to record the pids of the supervisor and of every replica it starts, so a later
    * `local up` can stop what an earlier supervisor left behind (see platform.ts).
@@ -63,10 +70,13 @@ export interface ReplicaStatus {
   runQueueWaitMs: number | null;
   /** Crash-loop back-off: how long after its last exit it waits to start again (0: not waiting). */
   backoffMs: number;
+  /** Why it is not ready, from its last probe or exit (null once ready): what `local up` reports. */
+  probeError: string | null;
 }
 
 export interface LatencyFault {
-  service: ServiceName;
+  /** The target's name (the field keeps the name every fault uses). */
+  service: string;
   latencyMs: number;
   jitterMs: number;
   until: number;
@@ -77,7 +87,8 @@ export interface PlatformStatus {
   pid: number;
   /** Grows by one or more with every change (readiness, restart, fault added or expired). */
   version: number;
-  services: Record<ServiceName, { url: string; replicas: ReplicaStatus[] }>;
+  /** By target name, in start order. */
+  services: Record<string, { url: string; replicas: ReplicaStatus[] }>;
   faults: LatencyFault[];
 }
 
@@ -93,11 +104,13 @@ const STARTING_PROBE_MS = 5;
 /** Crash-loop back-off (a replica that exits before it was ever ready): doubles up to the cap. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
+/** How long a delay's answer waits for the proxied connections it released to close. */
+const RELEASE_WAIT_MS = 1000;
 /** A long-poll on /status answers after this at most, changed or not. */
 const LONG_POLL_MAX_MS = 60_000;
 /** A replica that ignores SIGTERM this long is killed. */
 const STOP_GRACE_MS = 10_000;
-/** The header every service answers with its POD_NAME (service-kit's SERVED_BY_HEADER). */
+/** The header our services answer with their POD_NAME (service-kit's SERVED_BY_HEADER). */
 const SERVED_BY = 'x-served-by';
 /** The key of every IPC message between supervisor and replica (service-kit's supervised.ts). */
 const MESSAGE = 'chaos-platform:supervisor';
@@ -118,7 +131,12 @@ const REPLICA_GUARD_URL = `data:text/javascript,${encodeURIComponent(REPLICA_GUA
 
 class Replica {
   child: ChildProcess | undefined;
+  /** The command line it was started with, as /proc/<pid>/cmdline shows it (see platform.ts). */
+  argv: string[] = [];
+  /** The current process said it serves handed-over connections (else: the TCP proxy). */
+  acceptsConnections = false;
   ready = false;
+  probeError: string | null = null;
   /** Ready at least once since its last spawn: its exit is a kill or a crash, not a crash loop. */
   everReady = false;
   restarts = -1;
@@ -133,7 +151,7 @@ class Replica {
   pool!: Pool;
   probe: NodeJS.Timeout | undefined;
   constructor(
-    readonly service: ServiceName,
+    readonly target: LocalTarget,
     readonly id: string,
     /** The current process's port: a replacement gets a new one, as a new pod gets a new IP. */
     public port: number,
@@ -145,12 +163,35 @@ class Replica {
   }
 }
 
-/**
- * What a replica runs, as the images do: the service bundled into one file
- * (scripts/bundle-service.mjs), which starts in about half the time dist/main.js takes.
- */
-export const replicaEntry = (repoRoot: string, service: ServiceName) =>
-  join(repoRoot, 'apps', service, 'bundle/main.mjs');
+/** The front URL of a target, as callers and {url:<target>} know it. */
+export const frontUrl = (port: number) => `http://127.0.0.1:${port}`;
+
+/** {port}, {replica}, {dataDir} and {url:<target>}: other braces are the command's own. */
+const PLACEHOLDER = /\{(port|replica|dataDir|url:([^}]*))\}/g;
+
+interface Placeholders {
+  port: number;
+  replica: string;
+  dataDir: string;
+  /** Front URL by target name. */
+  urls: ReadonlyMap<string, string>;
+}
+
+/** One argv element or env value with its placeholders filled in; an unknown {url:X} throws. */
+export function substitute(text: string, values: Placeholders): string {
+  return text.replace(PLACEHOLDER, (_, key: string, target: string | undefined) => {
+    if (target === undefined) return String(values[key as 'port' | 'replica' | 'dataDir']);
+    const url = values.urls.get(target);
+    if (url === undefined)
+      throw new Error(
+        `{url:${target}} names no target (the targets are ${[...values.urls.keys()].join(', ')})`,
+      );
+    return url;
+  });
+}
+
+/** `node` is the Node.js running the supervisor, whatever PATH holds: our own replicas need it. */
+const isNode = (command: string) => command === 'node' || command === process.execPath;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -194,13 +235,18 @@ export async function cpuOf(pid: number): Promise<Pick<ReplicaStatus, 'cpuMs' | 
 }
 
 export class Supervisor {
-  private readonly replicas = new Map<ServiceName, Replica[]>();
+  /** By target name, in start order. */
+  private readonly replicas = new Map<string, Replica[]>();
   private readonly servers: Array<Server | NetServer> = [];
   private faults: LatencyFault[] = [];
-  /** The delaying relay of each service with a delay in force. */
-  private readonly relays = new Map<ServiceName, DelayRelay>();
+  /** The delaying relay of each target with a delay in force. */
+  private readonly relays = new Map<string, DelayRelay>();
+  /** The replica-side ends of the connections the TCP proxy carries, by target. */
+  private readonly proxied = new Map<string, Set<Socket>>();
+  /** Front URL by target name. */
+  private readonly urls: ReadonlyMap<string, string>;
   private stopping = false;
-  private readonly cursor = new Map<ServiceName, number>();
+  private readonly cursor = new Map<string, number>();
   private version = 0;
   /** Long-polls on /status waiting for the next change. */
   private readonly waiters = new Set<() => void>();
@@ -210,22 +256,37 @@ export class Supervisor {
     private readonly config: SupervisorConfig,
     /** Called when the control API is asked to shut the platform down. */
     private readonly onShutdownRequest: () => void = () => {},
-  ) {}
+  ) {
+    this.urls = new Map(config.targets.map((target) => [target.name, frontUrl(target.port)]));
+  }
 
   async start(): Promise<void> {
-    for (const service of SERVICES) {
+    // A {url:X} naming no target fails the start, not a replica's spawn long after.
+    for (const { name, run } of this.config.targets) {
+      const values = { port: 0, replica: name, dataDir: '', urls: this.urls };
+      for (const text of [...run.command, ...Object.values(run.env ?? {})]) {
+        try {
+          substitute(text, values);
+        } catch (error) {
+          throw new Error(`target ${name}: ${(error as Error).message}`);
+        }
+      }
+    }
+    for (const target of this.config.targets) {
+      mkdirSync(this.dataDirOf(target.name), { recursive: true });
       const replicas: Replica[] = [];
-      for (let i = 0; i < this.config.replicas; i++)
-        replicas.push(new Replica(service, `${service}-${i}`, await freePort()));
-      this.replicas.set(service, replicas);
+      for (let i = 0; i < (target.run.replicas ?? DEFAULT_REPLICAS); i++)
+        replicas.push(new Replica(target, `${target.name}-${i}`, await freePort()));
+      this.replicas.set(target.name, replicas);
+      this.proxied.set(target.name, new Set());
       for (const replica of replicas) this.spawn(replica);
       // Paused on accept: not a byte is read here, so the replica gets the whole request.
       const front = createNetServer({ pauseOnConnect: true }, (socket) => {
         // A caller that resets its connection must not take the supervisor down.
         socket.on('error', () => {});
-        this.handOver(service, socket);
+        this.handOver(target.name, socket);
       });
-      this.servers.push(await listening(front, this.config.ports[service], service));
+      this.servers.push(await listening(front, target.port, `target ${target.name}`));
     }
     const control = createServer((req, res) => {
       this.control(req, res).catch((error: Error) => {
@@ -243,9 +304,10 @@ export class Supervisor {
     // for a change its caller has never seen.
     const version = this.version;
     const faults = this.activeFaults();
-    const snapshot = SERVICES.map((service) => ({
-      service,
-      replicas: (this.replicas.get(service) ?? []).map((r) => ({
+    const snapshot = this.config.targets.map(({ name, port }) => ({
+      name,
+      port,
+      replicas: (this.replicas.get(name) ?? []).map((r) => ({
         id: r.id,
         pid: r.alive ? (r.child?.pid ?? null) : null,
         port: r.port,
@@ -253,26 +315,30 @@ export class Supervisor {
         restarts: r.restarts,
         startedAt: r.startedAt,
         backoffMs: r.backoffMs,
+        probeError: r.probeError,
       })),
     }));
     const services = await Promise.all(
-      snapshot.map(async ({ service, replicas }) => {
+      snapshot.map(async ({ name, port, replicas }) => {
         const measured = await Promise.all(
           replicas.map(async (r) => ({
             ...r,
             ...(r.pid === null ? { cpuMs: null, runQueueWaitMs: null } : await cpuOf(r.pid)),
           })),
         );
-        const url = `http://127.0.0.1:${this.config.ports[service]}`;
-        return [service, { url, replicas: measured }] as const;
+        return [name, { url: frontUrl(port), replicas: measured }] as const;
       }),
     );
-    return {
-      pid: process.pid,
-      version,
-      services: Object.fromEntries(services) as PlatformStatus['services'],
-      faults,
-    };
+    return { pid: process.pid, version, services: Object.fromEntries(services), faults };
+  }
+
+  /**
+   * SIGKILLs every replica still running, synchronously: the last act of an exiting supervisor
+   * (supervisor-main.ts). A replica that is not Node.js has no guard watching for its supervisor.
+   */
+  killReplicas(): void {
+    for (const replica of [...this.replicas.values()].flat())
+      if (replica.alive) replica.child?.kill('SIGKILL');
   }
 
   async stop(): Promise<void> {
@@ -311,55 +377,69 @@ export class Supervisor {
     this.timers.add(timer);
   }
 
+  private dataDirOf(name: string): string {
+    return join(this.config.dataDir, name);
+  }
+
   private spawn(replica: Replica): void {
-    const { repoRoot, dataDir, ports, env } = this.config;
-    const child = spawn(
-      process.execPath,
-      ['--import', REPLICA_GUARD_URL, replicaEntry(repoRoot, replica.service)],
-      {
-        env: {
-          PATH: process.env.PATH,
-          // V8's code cache on disk (Node's own default place): a replacement skips compiling the
-          // modules its predecessor compiled, about 10% of its start-up (see docs/performance.md).
-          NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache'),
-          ...env,
-          HOST: '127.0.0.1',
-          PORT: String(replica.port),
-          // The probe listener on any free port: PORT + 1000 may be taken (the supervisor probes
-          // /readyz on the replica's own port, where no flood arrives: callers come through it).
-          PROBE_PORT: '0',
-          // What the replica calls itself in X-Served-By, as a pod does with its name.
-          POD_NAME: replica.id,
-          // Replicas of a service share its SQLite file, as pods share one database.
-          DATA_DIR: join(dataDir, replica.service),
-          INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
-          NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
-        },
-        // stdin: the pipe REPLICA_GUARD watches; never written, closed when this process dies.
-        // The IPC channel carries callers' connections to the replica and faults and draining.
-        stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
-      },
-    );
+    const { name, run } = replica.target;
+    const values = {
+      port: replica.port,
+      replica: replica.id,
+      dataDir: this.dataDirOf(name),
+      urls: this.urls,
+    };
+    const [command = '', ...args] = run.command.map((arg) => substitute(arg, values));
+    const node = isNode(command);
+    const file = node ? process.execPath : command;
+    const argv = node ? ['--import', REPLICA_GUARD_URL, ...args] : args;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // V8's code cache on disk (Node's own default place): a replacement skips compiling the
+      // modules its predecessor compiled, about 10% of its start-up (see docs/performance.md).
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache'),
+      ...Object.fromEntries(
+        Object.entries(run.env ?? {}).map(([key, value]) => [key, substitute(value, values)]),
+      ),
+      ...(run.portEnv ? { [run.portEnv]: String(replica.port) } : {}),
+      // What the replica calls itself (our services: in X-Served-By), as a pod does with its name.
+      POD_NAME: replica.id,
+    };
+    const child = spawn(file, argv, {
+      cwd: run.cwd,
+      env,
+      // Node.js: stdin is the pipe REPLICA_GUARD watches, never written, closed when this process
+      // dies; the IPC channel carries callers' connections to the replica and faults and draining.
+      // Any other command dies with this process by killReplicas() (and `local down` or the next
+      // `up` stops what a SIGKILLed supervisor left: see the pid file).
+      stdio: node ? ['pipe', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
+    });
     child.stdin?.on('error', () => {});
-    // A replica that starts shutting down (SIGTERM) says so before its probe would: no new
-    // connection is handed to it from then on.
     child.on('message', (message: Record<string, unknown> | null) => {
-      if (message?.[MESSAGE] !== 'draining' || replica.child !== child || !replica.ready) return;
+      if (replica.child !== child) return;
+      if (message?.[MESSAGE] === 'accepts-connections') replica.acceptsConnections = true;
+      // A replica that starts shutting down (SIGTERM) says so before its probe would: no new
+      // connection is handed to it from then on.
+      if (message?.[MESSAGE] !== 'draining' || !replica.ready) return;
       replica.ready = false;
       this.changed();
     });
     const pool = new Pool(`http://127.0.0.1:${replica.port}`);
     replica.child = child;
+    replica.argv = [file, ...argv];
+    replica.acceptsConnections = false;
     replica.pool = pool;
     replica.backoffMs = 0;
     replica.ready = false;
     replica.everReady = false;
+    replica.probeError = 'starting';
     replica.restarts++;
     replica.startedAt = Date.now();
     this.recordPids();
     this.changed();
     let gone = false;
-    const onGone = () => {
+    const onGone = (why: string) => {
       if (gone) return;
       gone = true;
       // Pooled connections to the dead process would fail the next request sent on them.
@@ -367,6 +447,7 @@ export class Supervisor {
       // Already replaced (killed through the control API), or shutting down.
       if (replica.child !== child) return;
       replica.ready = false;
+      replica.probeError = why;
       if (this.stopping) return this.changed();
       // A replica that had been ready crashed: replace it at once, as a ReplicaSet does. One that
       // keeps dying before it is ready is in a crash loop: back off.
@@ -381,14 +462,16 @@ export class Supervisor {
         if (!this.stopping) this.spawn(replica);
       });
     };
-    child.once('exit', onGone);
-    // A process that could not be started (EAGAIN, ENOMEM) may never emit 'exit': it is a failed
-    // start, and backs off like one. Any later 'error' (a signal or a message that could not be
-    // delivered) concerns a process whose 'exit' is still to come.
+    child.once('exit', (code, signal) =>
+      onGone(code === null ? `killed by ${signal}` : `exited with code ${code}`),
+    );
+    // A process that could not be started (ENOENT, EAGAIN, ENOMEM) may never emit 'exit': it is a
+    // failed start, and backs off like one. Any later 'error' (a signal or a message that could not
+    // be delivered) concerns a process whose 'exit' is still to come.
     child.on('error', (error) => {
       if (child.pid !== undefined) return;
       process.stderr.write(`supervisor: cannot start ${replica.id}: ${error.message}\n`);
-      onGone();
+      onGone(`cannot start: ${error.message}`);
     });
     this.probe(replica, child);
   }
@@ -400,7 +483,8 @@ export class Supervisor {
       if (this.stopping || replica.child !== child || !replica.alive) return;
       replica.probe = setTimeout(run, replica.ready ? READY_PROBE_MS : STARTING_PROBE_MS);
     };
-    const settle = (ready: boolean, definite = true) => {
+    /** `why`: what a failed probe met. */
+    const settle = (ready: boolean, why = '', definite = true) => {
       if (replica.child !== child || !replica.alive) return;
       // A probe that times out on a busy machine is not a verdict: a ready replica leaves rotation
       // after PROBE_FAILURES of those in a row (a kubelet's failureThreshold), at once when it
@@ -408,21 +492,32 @@ export class Supervisor {
       replica.probeFailures = ready ? 0 : replica.probeFailures + 1;
       const next = ready || (replica.ready && !definite && replica.probeFailures < PROBE_FAILURES);
       if (next) replica.everReady = true;
-      if (replica.ready !== next) {
+      const probeError = next ? null : why;
+      if (replica.ready !== next || replica.probeError !== probeError) {
         replica.ready = next;
+        replica.probeError = probeError;
         this.changed();
       }
       again();
     };
+    const path = replica.target.run.readiness ?? DEFAULT_READINESS;
     const run = () => {
       replica.pool
-        .request({ method: 'GET', path: '/readyz', headersTimeout: 1000, bodyTimeout: 1000 })
+        .request({ method: 'GET', path, headersTimeout: 1000, bodyTimeout: 1000 })
         .then(async (res) => {
           await res.body.dump();
-          // Only the replica itself counts: on a port another process took, a 200 is not its own.
-          settle(res.statusCode === 200 && res.headers[SERVED_BY] === replica.id);
+          const servedBy = res.headers[SERVED_BY];
+          if (res.statusCode < 200 || res.statusCode > 299)
+            return settle(false, `GET ${path} answered ${res.statusCode}`);
+          // Our services name themselves: on a port another of them took, a 200 is not the replica's
+          // own. A server that does not name itself is taken at its word.
+          if (servedBy !== undefined && servedBy !== replica.id)
+            return settle(false, `GET ${path} was answered by ${servedBy}, not ${replica.id}`);
+          settle(true);
         })
-        .catch((error: NodeJS.ErrnoException) => settle(false, error.code === 'ECONNREFUSED'));
+        .catch((error: NodeJS.ErrnoException) =>
+          settle(false, `GET ${path}: ${error.message}`, error.code === 'ECONNREFUSED'),
+        );
     };
     run();
   }
@@ -431,7 +526,7 @@ export class Supervisor {
     if (!this.config.pidFile) return;
     const replicas = [...this.replicas.values()]
       .flat()
-      .flatMap((r) => (r.child?.pid ? [{ service: r.service, pid: r.child.pid }] : []));
+      .flatMap((r) => (r.child?.pid ? [{ target: r.target.name, pid: r.child.pid, argv: r.argv }] : []));
     writeFileSync(this.config.pidFile, `${JSON.stringify({ supervisor: process.pid, replicas })}\n`);
   }
 
@@ -441,58 +536,99 @@ export class Supervisor {
     return this.faults;
   }
 
-  /** The next ready replica of the service, round robin, other than one that just failed. */
-  private pick(service: ServiceName, failed?: Replica): Replica | undefined {
-    const ready = (this.replicas.get(service) ?? []).filter((r) => r.ready && r !== failed);
+  /** The next ready replica of the target, round robin, other than one that just failed. */
+  private pick(name: string, failed?: Replica): Replica | undefined {
+    const ready = (this.replicas.get(name) ?? []).filter((r) => r.ready && r !== failed);
     if (ready.length === 0) return undefined;
-    const next = (this.cursor.get(service) ?? 0) + 1;
-    this.cursor.set(service, next);
+    const next = (this.cursor.get(name) ?? 0) + 1;
+    this.cursor.set(name, next);
     return ready[next % ready.length];
   }
 
   /**
-   * Hands a caller's connection, unread, to a ready replica. One that cannot take it (its channel
-   * closed: it just died) leaves rotation and the connection goes to another once, as a refused
-   * connection was retried; with no ready replica the caller gets a 503.
+   * Gives a caller's connection, unread, to a ready replica: handed over when it takes that, else
+   * through the TCP proxy. One that cannot take it (its channel closed or its port refused: it just
+   * died) leaves rotation and the connection goes to another once, as kube-proxy retries a refused
+   * connection; with no ready replica the caller gets a 503.
    */
-  private handOver(service: ServiceName, socket: Socket, failed?: Replica): void {
-    const target = this.pick(service, failed);
+  private handOver(name: string, socket: Socket, failed?: Replica): void {
+    const target = this.pick(name, failed);
     const child = target?.child;
     if (!target || !child) {
-      unavailable(socket, `no ready ${service} replica`);
+      unavailable(socket, `no ready ${name} replica`);
       return;
     }
-    const relay = this.relayOf(service);
+    const relay = this.relayOf(name);
     if (relay) {
       relay.relay(socket);
       return;
     }
-    child.send({ [MESSAGE]: 'connection' }, socket, (error) => {
-      if (!error) return;
+    const retry = () => {
       if (target.child === child && target.ready) {
         target.ready = false;
         this.changed();
       }
-      if (failed) unavailable(socket, `${service} replicas could not take the connection`);
-      else this.handOver(service, socket, target);
+      if (failed) unavailable(socket, `${name} replicas could not take the connection`);
+      else this.handOver(name, socket, target);
+    };
+    if (target.acceptsConnections)
+      child.send({ [MESSAGE]: 'connection' }, socket, (error) => {
+        if (error) retry();
+      });
+    else this.proxy(name, socket, target.port, retry);
+  }
+
+  /**
+   * Carries a caller's connection to a replica's own port, both ways, for a server that does not
+   * take handed-over connections; `refused` when the replica cannot be reached.
+   */
+  private proxy(name: string, caller: Socket, port: number, refused: () => void): void {
+    const proxied = this.proxied.get(name);
+    const upstream = connect(port, '127.0.0.1');
+    let connected = false;
+    upstream.on('error', () => {
+      if (connected) caller.destroy();
+      else if (!caller.destroyed) refused();
+    });
+    // The caller's going (closed, reset, even before the replica answered the connect) takes the
+    // replica's end with it; the replica's end closing ends the caller's after the last byte (pipe).
+    caller.once('close', () => {
+      upstream.destroy();
+      proxied?.delete(upstream);
+    });
+    upstream.once('connect', () => {
+      connected = true;
+      proxied?.add(upstream);
+      caller.pipe(upstream);
+      upstream.pipe(caller);
     });
   }
 
-  /** A delay in force in front of `service`: its relay, or undefined (the relay of an expired one ends). */
-  private relayOf(service: ServiceName): DelayRelay | undefined {
-    const relay = this.relays.get(service);
-    if (relay && !this.activeFaults().some((f) => f.service === service)) {
+  /** A delay in force in front of the target: its relay, or undefined (the relay of an expired one ends). */
+  private relayOf(name: string): DelayRelay | undefined {
+    const relay = this.relays.get(name);
+    if (relay && !this.activeFaults().some((f) => f.service === name)) {
       relay.end();
-      this.relays.delete(service);
+      this.relays.delete(name);
       return undefined;
     }
     return relay;
   }
 
-  /** Asks a service's replicas to release the connections they hold: their callers reconnect through the front. */
-  private release(service: ServiceName): void {
-    for (const replica of this.replicas.get(service) ?? [])
+  /**
+   * Lets go of the connections a target's callers hold, so that they reconnect through the front:
+   * its replicas that took them over are asked to release them; the proxy ends its side of the
+   * others (a server closes a connection its client has finished, after any answer in progress),
+   * and resolves once the server has (RELEASE_WAIT_MS at most), the caller's end closing with it.
+   */
+  private release(name: string): Promise<unknown> {
+    for (const replica of this.replicas.get(name) ?? [])
       if (replica.child?.connected) replica.child.send({ [MESSAGE]: 'release' }, () => {});
+    const closed = [...(this.proxied.get(name) ?? [])].map((upstream) => {
+      upstream.end();
+      return upstream.closed ? undefined : new Promise((done) => upstream.once('close', done));
+    });
+    return Promise.race([Promise.all(closed), sleep(RELEASE_WAIT_MS)]);
   }
 
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -501,22 +637,24 @@ export class Supervisor {
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? '/', 'http://control');
-    const [, resource, service, id] = url.pathname.split('/');
+    const [, resource, name, id] = url.pathname.split('/');
+    /** The target a route names, when the platform runs it. */
+    const service = name !== undefined && this.replicas.has(name) ? name : undefined;
     if (req.method === 'GET' && resource === 'status') {
       await this.changeAfter(url.searchParams, req);
       return send(200, await this.status());
     }
-    // Prometheus HTTP service discovery: every replica, labelled with its service as the job.
+    // Prometheus HTTP service discovery: every replica, labelled with its target as the job.
     if (req.method === 'GET' && resource === 'sd') {
       return send(
         200,
-        SERVICES.map((name) => ({
+        [...this.replicas.keys()].map((name) => ({
           targets: (this.replicas.get(name) ?? []).map((r) => `127.0.0.1:${r.port}`),
           labels: { job: name },
         })),
       );
     }
-    if (req.method === 'POST' && resource === 'kill' && isService(service)) {
+    if (req.method === 'POST' && resource === 'kill' && service) {
       const replica = (this.replicas.get(service) ?? []).find((r) => r.id === id);
       if (!replica?.child?.pid || !replica.alive) return send(404, { error: `no live replica ${id}` });
       const pid = replica.child.pid;
@@ -530,7 +668,7 @@ export class Supervisor {
       this.spawn(replica);
       return send(200, { killed: replica.id, pid });
     }
-    if (req.method === 'POST' && resource === 'latency' && isService(service)) {
+    if (req.method === 'POST' && resource === 'latency' && service) {
       const body = JSON.parse((await readBody(req)).toString()) as {
         latencyMs: number;
         jitterMs: number;
@@ -545,8 +683,9 @@ export class Supervisor {
       this.faults = [...this.activeFaults().filter((f) => f.service !== service), fault];
       this.relays.get(service)?.end();
       this.relays.set(service, new DelayRelay(fault, () => this.pick(service)?.port));
-      this.release(service);
       this.changed();
+      // Answered once the connections held are let go: a caller's next request goes through the delay.
+      await this.release(service);
       // Expiry is a change too: a watcher learns the fault is gone without asking again.
       this.later(Math.max(0, body.durationMs) + 1, () => {
         this.relayOf(service);
@@ -555,8 +694,8 @@ export class Supervisor {
       return send(200, fault);
     }
     if (req.method === 'DELETE' && resource === 'latency') {
-      this.faults = this.activeFaults().filter((f) => service !== undefined && f.service !== service);
-      for (const name of SERVICES) this.relayOf(name);
+      this.faults = this.activeFaults().filter((f) => name !== undefined && f.service !== name);
+      for (const name of this.replicas.keys()) this.relayOf(name);
       this.changed();
       return send(200, { faults: this.faults });
     }
@@ -593,8 +732,6 @@ export class Supervisor {
     });
   }
 }
-
-const isService = (name: string | undefined): name is ServiceName => SERVICES.includes(name as ServiceName);
 
 /** Listens on 127.0.0.1, resolving once it does; a port in use rejects with what wanted it. */
 function listening<T extends Server | NetServer>(server: T, port: number, purpose: string): Promise<T> {

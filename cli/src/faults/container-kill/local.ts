@@ -1,6 +1,6 @@
 // container-kill on the local platform: a replica's process is its container. The supervisor
 // SIGKILLs it and restarts it in the same slot, on the same port: a restart in place.
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import { type LocalDriver, replicaStatus } from '../../drivers/local/local-driver.js';
 import { UsageError } from '../../errors.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { pickVictims } from '../victims.js';
@@ -9,7 +9,7 @@ import { type ContainerKillSpec, seedOf } from './spec.js';
 export function injection(driver: LocalDriver, spec: ContainerKillSpec): Injection {
   if (spec.container)
     throw new UsageError('--container needs the kubernetes driver: a local replica is one process');
-  const target = service(spec);
+  const target = driver.service(spec);
   const seed = seedOf(spec);
   let victims: Array<{
     slot: string;
@@ -25,7 +25,7 @@ export function injection(driver: LocalDriver, spec: ContainerKillSpec): Injecti
     async inject(): Promise<Injected> {
       const ready = (await driver.replicas({ service: target })).filter((r) => r.ready);
       const chosen = pickVictims(ready, spec.count ?? 1, seed);
-      const status = (await driver.status()).services[target].replicas;
+      const status = replicaStatus(await driver.status(), target);
       victims = chosen
         .flatMap((v) => status.filter((r) => r.id === v.name))
         .map((r) => ({
@@ -53,7 +53,7 @@ export function injection(driver: LocalDriver, spec: ContainerKillSpec): Injecti
           ),
         Date.now() + 10_000,
       );
-      const now = (await driver.status()).services[target].replicas;
+      const now = replicaStatus(await driver.status(), target);
       const restarted = victims.map((v) => {
         const after = now.find((r) => r.id === v.slot);
         return `${v.slot} restarted in place on port ${after?.port ?? v.port} (pid ${v.pid} -> ${after?.pid}, restarts ${v.restarts} -> ${after?.restarts})`;

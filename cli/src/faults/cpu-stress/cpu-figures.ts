@@ -5,7 +5,6 @@
 // reported beside it. A light replica that the kernel's scheduler still serves at once on a
 // saturated CPU is the truth of a local burn, not a fault that failed to land.
 import { readFileSync } from 'node:fs';
-import type { ServiceName } from '../../drivers/driver.js';
 import type { PlatformStatus } from '../../drivers/local/supervisor.js';
 import type { Verification } from '../fault.js';
 
@@ -15,8 +14,11 @@ export interface CpuFigures {
 }
 
 /** Summed over the service's replicas; undefined when the supervisor does not report them. */
-export function cpuFigures(status: PlatformStatus, service: ServiceName): CpuFigures | undefined {
-  const replicas = status.services[service].replicas as Array<{ cpuMs?: number; runQueueWaitMs?: number }>;
+export function cpuFigures(status: PlatformStatus, service: string): CpuFigures | undefined {
+  const replicas = (status.services[service]?.replicas ?? []) as Array<{
+    cpuMs?: number;
+    runQueueWaitMs?: number;
+  }>;
   if (replicas.some((r) => typeof r.cpuMs !== 'number' || typeof r.runQueueWaitMs !== 'number'))
     return undefined;
   return {

@@ -2,15 +2,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServiceName } from '../../drivers/driver.js';
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import { type LocalDriver, replicaStatus } from '../../drivers/local/local-driver.js';
 import { parseDuration } from '../../experiments/duration.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { type CpuFigures, type CpuTimes, cpuFigures, cpuTaken, cpuTimes } from './cpu-figures.js';
 import { type CpuStressSpec, DEFAULT_WORKERS } from './spec.js';
 
 export const injection = (driver: LocalDriver, spec: CpuStressSpec): Injection =>
-  new LocalCpuStress(driver, service(spec), spec);
+  new LocalCpuStress(driver, driver.service(spec), spec);
 
 class LocalCpuStress implements Injection {
   private burners: ReturnType<typeof spawn>[] = [];
@@ -19,7 +18,7 @@ class LocalCpuStress implements Injection {
   private cpuAtInjection: CpuTimes | undefined;
   constructor(
     private readonly driver: LocalDriver,
-    private readonly target: ServiceName,
+    private readonly target: string,
     private readonly spec: CpuStressSpec,
   ) {}
 
@@ -48,7 +47,7 @@ class LocalCpuStress implements Injection {
   async inject(): Promise<Injected> {
     const status = await this.driver.status();
     this.atInjection = cpuFigures(status, this.target);
-    const pids = status.services[this.target].replicas.flatMap((r) => (r.pid ? [r.pid] : []));
+    const pids = replicaStatus(status, this.target).flatMap((r) => (r.pid ? [r.pid] : []));
     for (const pid of pids) {
       const mask = /affinity mask: ([0-9a-f]+)/.exec(await taskset(['-p', String(pid)]))?.[1];
       if (mask && (await taskset(['-a', '-p', '-c', CPU, String(pid)])) !== '')

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import type { LocalDriver } from '../../drivers/local/local-driver.js';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../experiments/duration.js';
 import type { Injected, Injection, Verification } from '../fault.js';
@@ -13,7 +13,7 @@ import { HOLDER } from './holder.js';
 import { bytesOf, DEFAULT_SIZE, type MemoryStressSpec, mb } from './spec.js';
 
 export function injection(driver: LocalDriver, spec: MemoryStressSpec): Injection {
-  const target = service(spec);
+  const target = driver.service(spec);
   if (spec.share !== undefined || spec.container !== undefined)
     throw new UsageError(
       '--share and --container need the kubernetes driver: local replicas have no container or memory limit',

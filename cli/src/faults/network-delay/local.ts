@@ -3,14 +3,13 @@
 // services hold no fault code.
 
 import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
-import type { ServiceName } from '../../drivers/driver.js';
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import type { LocalDriver } from '../../drivers/local/local-driver.js';
 import { UsageError } from '../../errors.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { delayOf, type NetworkDelaySpec } from './spec.js';
 
 export const injection = (driver: LocalDriver, spec: NetworkDelaySpec): Injection =>
-  new LocalNetworkDelay(driver, service(spec), spec);
+  new LocalNetworkDelay(driver, driver.service(spec), spec);
 
 class LocalNetworkDelay implements Injection {
   private injected = false;
@@ -18,7 +17,7 @@ class LocalNetworkDelay implements Injection {
   private baselineMs = 0;
   constructor(
     private readonly driver: LocalDriver,
-    private readonly target: ServiceName,
+    private readonly target: string,
     private readonly spec: NetworkDelaySpec,
   ) {
     if (spec.callers)
@@ -38,7 +37,7 @@ class LocalNetworkDelay implements Injection {
 
   async inject(): Promise<Injected> {
     const { latencyMs, jitterMs, durationMs } = delayOf(this.spec);
-    this.baselineMs = await probeLatency(await this.driver.url(this.target));
+    this.baselineMs = await probeLatency(await this.driver.url({ service: this.target }));
     // The supervisor expires the fault at its own deadline (a margin past ours) if chaosctl dies.
     await this.driver.call('POST', `/latency/${this.target}`, {
       latencyMs,
@@ -51,7 +50,7 @@ class LocalNetworkDelay implements Injection {
 
   async verify(): Promise<Verification> {
     const { latencyMs } = delayOf(this.spec);
-    const during = await probeLatency(await this.driver.url(this.target));
+    const during = await probeLatency(await this.driver.url({ service: this.target }));
     const { landed, added } = delayLanded(this.baselineMs, during, latencyMs);
     return {
       landed,

@@ -1,22 +1,21 @@
 // pod-kill on the local platform: the supervisor SIGKILLs the victims (a crash), or they get
 // SIGTERM and, after the grace period, SIGKILL, as the kubelet does; they restart in their slots.
 // Eviction has no local meaning.
-import type { ServiceName } from '../../drivers/driver.js';
-import { type LocalDriver, service } from '../../drivers/local/local-driver.js';
+import { type LocalDriver, replicaStatus } from '../../drivers/local/local-driver.js';
 import { UsageError } from '../../errors.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { pickVictims } from '../victims.js';
 import { type PodKillSpec, victimCount } from './spec.js';
 
 export const injection = (driver: LocalDriver, spec: PodKillSpec): Injection =>
-  new LocalPodKill(driver, service(spec), spec);
+  new LocalPodKill(driver, driver.service(spec), spec);
 
 class LocalPodKill implements Injection {
   private readonly seed: number;
   private verifyVictims: string[] = [];
   constructor(
     private readonly driver: LocalDriver,
-    private readonly target: ServiceName,
+    private readonly target: string,
     private readonly spec: PodKillSpec,
   ) {
     if (spec.mode === 'evict')
@@ -37,9 +36,7 @@ class LocalPodKill implements Injection {
   async inject(): Promise<Injected> {
     const ready = (await this.driver.replicas({ service: this.target })).filter((r) => r.ready);
     const victims = pickVictims(ready, victimCount(this.spec, ready.length), this.seed);
-    const pids = new Map(
-      (await this.driver.status()).services[this.target].replicas.map((r) => [r.id, r.pid]),
-    );
+    const pids = new Map(replicaStatus(await this.driver.status(), this.target).map((r) => [r.id, r.pid]));
     const grace = this.spec.gracePeriodSeconds ?? 0;
     for (const victim of victims) {
       const pid = pids.get(victim.name);
