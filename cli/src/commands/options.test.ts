@@ -3,9 +3,9 @@ import { describe, expect, it } from '@jest/globals';
 import { parseSelectors, parseUrls } from './options.js';
 
 describe('--url', () => {
-  it('takes order-service by default and any service by name', () => {
+  it('takes where the traffic enters by default (keyed by no name) and any target by name', () => {
     expect(parseUrls(['http://127.0.0.1:5000/', 'ledger=https://ledger.example:8443'])).toEqual({
-      'order-service': 'http://127.0.0.1:5000',
+      '': 'http://127.0.0.1:5000',
       ledger: 'https://ledger.example:8443',
     });
   });

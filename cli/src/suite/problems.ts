@@ -85,7 +85,7 @@ function durationProblemIn(
     anyOf?: TSchema[];
   };
   const children: Array<[string | number, TSchema, unknown]> = [];
-  if (Array.isArray(value) && items) value.forEach((item, i) => children.push([i, items, item]));
+  if (Array.isArray(value) && items) for (const [i, item] of value.entries()) children.push([i, items, item]);
   if (!Array.isArray(value)) {
     for (const [name, field] of Object.entries(properties ?? {})) {
       const given = (value as Record<string, unknown>)[name];

@@ -4,14 +4,7 @@
 // validates files and flags alike and is published as JSON Schema (docs/schemas/suite-v2.json).
 // Version 1 files (the demo shop's traffic implied) still load: see upgrade.ts.
 import { type Static, type TLiteral, type TObject, type TProperties, type TSchema, Type } from 'typebox';
-import {
-  Duration,
-  KubeName,
-  MAX_RETRIES,
-  MAX_RETRY_BACKOFF_MS,
-  TARGET_NAME,
-  Text,
-} from '../experiments/fields.js';
+import { Duration, MAX_RETRIES, MAX_RETRY_BACKOFF_MS, TARGET_NAME, Text } from '../experiments/fields.js';
 import { FAULTS } from '../faults/registry.js';
 import { MAX_RPS } from '../traffic/limits.js';
 import { PATH } from './local-run.js';

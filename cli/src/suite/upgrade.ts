@@ -30,7 +30,8 @@ export function upgrade(v1: SuiteV1, builtIn: SuiteV2): SuiteV2 {
       selector?: string;
       workload?: string;
     };
-    const target = (targets[service] ??= {});
+    targets[service] ??= {};
+    const target = targets[service];
     for (const [field, value] of Object.entries({ selector, workload }) as Array<
       ['selector' | 'workload', string | undefined]
     >) {
