@@ -92,7 +92,7 @@ describe('chaosctl on a Fetch-standard bad port', () => {
           http: {
             url,
             path: '/inventory',
-            json: { expression: '{product_id: available + reserved}', equals: { 'PROD-001': 10 } },
+            json: { expression: '${product_id: available + reserved}', equals: { 'PROD-001': 10 } },
           },
         },
       ],
