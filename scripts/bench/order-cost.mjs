@@ -2,8 +2,8 @@
 // counted on the wire. Each service reaches PostgreSQL (TEST_DATABASE_URL, by default the local
 // server; a fresh schema each) through a proxy of its own that reads the server's replies:
 // - a round trip is a ReadyForQuery ('Z'): the server answers one per simple query or per Sync;
-// - a write commit is a transaction that ends (ReadyForQuery 'I') having changed rows (a
-//   CommandComplete INSERT/UPDATE/DELETE with a count above 0): what PostgreSQL flushes to its WAL.
+// - a write commit is a transaction that ends (ReadyForQuery 'I') having changed rows (a statement
+//   whose text writes, with a CommandComplete count above 0): what PostgreSQL flushes to its WAL.
 // Places COST_ORDERS (1000) orders from COST_CLIENTS (8) clients, waits until the outbox has
 // delivered their notifications (the counts stand still for 2 s, at most 30 s), and prints per
 // service and in all: round trips and write commits per order, and the connections each opened.
@@ -27,39 +27,85 @@ const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.
 const target = new URL(postgresUrl);
 const SERVICES = ['inventory-service', 'notification-service', 'order-service'];
 
-/** A TCP proxy to PostgreSQL that counts round trips and write commits in the server's replies. */
+/** Reads a stream of PostgreSQL messages (a type byte, then a length that counts itself). */
+function messages(onMessage, skipFirst = false) {
+  let pending = Buffer.alloc(0);
+  let untyped = skipFirst;
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      // The client's startup message alone has no type byte.
+      if (untyped) {
+        if (pending.length < 4 || pending.length < pending.readUInt32BE(0)) return;
+        pending = pending.subarray(pending.readUInt32BE(0));
+        untyped = false;
+        continue;
+      }
+      if (pending.length < 5) return;
+      const length = pending.readUInt32BE(1);
+      if (pending.length < 1 + length) return;
+      onMessage(String.fromCharCode(pending[0]), pending.subarray(5, 1 + length));
+      pending = pending.subarray(1 + length);
+    }
+  };
+}
+
+const cString = (body, offset) => {
+  const end = body.indexOf(0, offset);
+  return [body.toString('utf8', offset, end), end + 1];
+};
+const WRITES = /\b(INSERT|UPDATE|DELETE)\b/i;
+
+/**
+ * A TCP proxy to PostgreSQL that counts round trips and write commits. A statement writes when its
+ * text has INSERT, UPDATE or DELETE (a CTE's writes hide behind a SELECT tag) and its tag counts
+ * more than 0 rows; the client's Parse messages give the text of each prepared statement's name.
+ */
 async function countingProxy() {
   const counts = { roundTrips: 0, writeCommits: 0, connections: 0 };
   const server = createServer((client) => {
     counts.connections++;
     const upstream = connect(Number(target.port || 5432), target.hostname);
-    let pending = Buffer.alloc(0);
+    const statements = new Map();
+    let bound = '';
+    const executing = [];
     let wrote = false;
-    upstream.on('data', (chunk) => {
-      client.write(chunk);
-      pending = Buffer.concat([pending, chunk]);
-      // Every server message is a type byte and a length that counts itself but not the type.
-      while (pending.length >= 5) {
-        const length = pending.readUInt32BE(1);
-        if (pending.length < 1 + length) break;
-        const type = String.fromCharCode(pending[0]);
+    client.on(
+      'data',
+      messages((type, body) => {
+        if (type === 'P') {
+          const [name, next] = cString(body, 0);
+          statements.set(name, cString(body, next)[0]);
+        } else if (type === 'B') {
+          const [, next] = cString(body, 0);
+          bound = statements.get(cString(body, next)[0]) ?? '';
+        } else if (type === 'E') {
+          executing.push(WRITES.test(bound));
+        }
+      }, true),
+    );
+    upstream.on(
+      'data',
+      messages((type, body) => {
         if (type === 'C') {
-          const tag = pending.toString('latin1', 5, length).replace(/\0$/, '');
+          const tag = cString(body, 0)[0];
           const [verb] = tag.split(' ');
-          if (['INSERT', 'UPDATE', 'DELETE'].includes(verb) && Number(tag.split(' ').at(-1)) > 0)
-            wrote = true;
+          // An Execute's tag, or else one of a simple query's (BEGIN, COMMIT...), which say what they are.
+          const writes = executing.length ? executing.shift() : WRITES.test(verb);
+          if (writes && Number(tag.split(' ').at(-1)) > 0) wrote = true;
           if (verb === 'ROLLBACK') wrote = false;
         } else if (type === 'Z') {
           counts.roundTrips++;
-          if (pending[5] === 0x49 /* I: idle, the transaction ended */) {
+          executing.length = 0;
+          if (body[0] === 0x49 /* I: idle, the transaction ended */) {
             if (wrote) counts.writeCommits++;
             wrote = false;
           }
         }
-        pending = pending.subarray(1 + length);
-      }
-    });
+      }),
+    );
     client.pipe(upstream);
+    upstream.pipe(client);
     const close = () => {
       client.destroy();
       upstream.destroy();
