@@ -65,6 +65,17 @@ describe.each(backends)('StockStore on %s', (backend) => {
     expect(await first.product('PROD-005')).toMatchObject({ available: 7, reserved: 3 });
   });
 
+  it('takes the stock once when two replicas reserve a new order together', async () => {
+    const first = await open(10);
+    const second = new StockStore(await (store as TestDatabase).openAnother());
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? first : second).reserve('o-new', 'PROD-002', 3)),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'already-reserved')).toHaveLength(7);
+    expect(await first.product('PROD-002')).toMatchObject({ available: 7, reserved: 3 });
+  });
+
   it('never oversells when two replicas race for the last units', async () => {
     const first = await open(5);
     const second = new StockStore(await (store as TestDatabase).openAnother());

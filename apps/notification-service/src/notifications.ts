@@ -1,4 +1,4 @@
-// Notifications, one per order. Stored before sending, so a failed send is kept and retried.
+// Notifications, one per order. Each attempt to send is recorded, so a failed send is kept and retried.
 import type { Database } from '@chaos-platform/service-kit';
 
 export interface NotificationRequest {
@@ -23,19 +23,6 @@ const COLUMNS = 'order_id, email, product_id, quantity, status, attempts, last_e
 export class NotificationStore {
   constructor(private readonly db: Database) {}
 
-  /** Stores the notification unless the order has one; returns the stored row and whether it is new. */
-  async accept(request: NotificationRequest): Promise<{ notification: Notification; created: boolean }> {
-    const [inserted] = await this.db.query<Row>(
-      `INSERT INTO notifications (order_id, email, product_id, quantity, status, created_at)
-       VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (order_id) DO NOTHING RETURNING ${COLUMNS}`,
-      [request.order_id, request.email, request.product_id, request.quantity, new Date().toISOString()],
-    );
-    if (inserted) return { notification: inserted, created: true };
-    const existing = await this.get(request.order_id);
-    if (!existing) throw new Error(`notification ${request.order_id} neither inserted nor found`);
-    return { notification: existing, created: false };
-  }
-
   async get(orderId: string): Promise<Notification | undefined> {
     const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM notifications WHERE order_id = $1`, [
       orderId,
@@ -43,27 +30,38 @@ export class NotificationStore {
     return row;
   }
 
-  async sent(orderId: string): Promise<Notification> {
+  /**
+   * Records an attempt to send `request`'s e-mail: `sent`, or failed with `error` (kept, pending,
+   * for the caller's retry). One statement and one commit, written after the attempt: the caller
+   * (order-service's outbox) holds the message until it is answered, so nothing is lost before
+   * it. A sent notification stays sent whatever a concurrent attempt reports. Undefined when the
+   * order holds a different notification: that one is never overwritten.
+   */
+  async record(request: NotificationRequest, error: string | null): Promise<Notification | undefined> {
+    const sentAt = error === null ? new Date().toISOString() : null;
     const [row] = await this.db.query<Row>(
-      `UPDATE notifications SET status = 'sent', attempts = attempts + 1, last_error = NULL, sent_at = $2
-       WHERE order_id = $1 RETURNING ${COLUMNS}`,
-      [orderId, new Date().toISOString()],
+      `INSERT INTO notifications (order_id, email, product_id, quantity, status, attempts, last_error, created_at, sent_at)
+       VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)
+       ON CONFLICT (order_id) DO UPDATE SET attempts = notifications.attempts + 1,
+         status = CASE WHEN notifications.status = 'sent' THEN 'sent' ELSE excluded.status END,
+         last_error = CASE WHEN notifications.status = 'sent' THEN NULL ELSE excluded.last_error END,
+         sent_at = COALESCE(notifications.sent_at, excluded.sent_at)
+       WHERE notifications.email = excluded.email AND notifications.product_id = excluded.product_id
+         AND notifications.quantity = excluded.quantity
+       RETURNING ${COLUMNS}`,
+      [
+        request.order_id,
+        request.email,
+        request.product_id,
+        request.quantity,
+        error === null ? 'sent' : 'pending',
+        error,
+        new Date().toISOString(),
+        sentAt,
+      ],
     );
-    return found(row, orderId);
+    return row;
   }
-
-  async failed(orderId: string, error: string): Promise<Notification> {
-    const [row] = await this.db.query<Row>(
-      `UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE order_id = $1 RETURNING ${COLUMNS}`,
-      [orderId, error],
-    );
-    return found(row, orderId);
-  }
-}
-
-function found(row: Notification | undefined, orderId: string): Notification {
-  if (!row) throw new Error(`notification ${orderId} not found`);
-  return row;
 }
 
 export const sameContent = (a: NotificationRequest, b: NotificationRequest) =>

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Mailer } from './mailer.js';
 import type { NotificationMetrics } from './metrics.js';
-import { type Notification, type NotificationStore, sameContent } from './notifications.js';
+import { type NotificationRequest, type NotificationStore, sameContent } from './notifications.js';
 
 const OrderId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$' });
 /**
@@ -56,40 +56,36 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
       },
     },
     async (request, reply) => {
-      const { notification, created } = await store.accept(request.body);
-      if (!sameContent(notification, request.body)) {
-        throw new HttpProblem({
-          status: 422,
-          title: 'Notification mismatch',
-          type: 'notification-mismatch',
-          detail: `order ${notification.order_id} already has a different notification`,
-        });
-      }
-      const status = created ? 201 : 200;
-      if (notification.status === 'sent') {
+      // A read, then one write after the attempt: a new notification costs a single commit.
+      const existing = await store.get(request.body.order_id);
+      if (existing && !sameContent(existing, request.body)) throw mismatch(existing.order_id);
+      const status = existing ? 200 : 201;
+      if (existing?.status === 'sent') {
         metrics.notifications.inc({ outcome: 'duplicate' });
-        return reply.code(status).send(notification);
+        return reply.code(status).send(existing);
       }
       try {
-        await mailer.send(message(notification));
+        await mailer.send(message(request.body));
       } catch (error) {
         const reason = (error as Error).message;
-        await store.failed(notification.order_id, reason);
+        await store.record(request.body, reason);
         metrics.notifications.inc({ outcome: 'failed' });
         request.log.warn(
-          { order_id: notification.order_id, err: error },
+          { order_id: request.body.order_id, err: error },
           'e-mail not sent; kept for a retry',
         );
         throw new HttpProblem({
           status: 503,
           title: 'Service Unavailable',
           type: 'mail-unavailable',
-          detail: `the e-mail for order ${notification.order_id} could not be sent yet; it is kept, retry later`,
+          detail: `the e-mail for order ${request.body.order_id} could not be sent yet; it is kept, retry later`,
           headers: { 'retry-after': String(SEND_RETRY_AFTER_S) },
         });
       }
       // Sent but not recorded (database gone) is a 500: the caller's retry sends again, at least once.
-      const sent = await store.sent(notification.order_id);
+      const sent = await store.record(request.body, null);
+      // Another notification for this order was stored meanwhile (two different bodies at once).
+      if (!sent) throw mismatch(request.body.order_id);
       metrics.notifications.inc({ outcome: 'sent' });
       return reply.code(status).send(sent);
     },
@@ -115,7 +111,15 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
   );
 };
 
-const message = ({ order_id, email, product_id, quantity }: Notification) => ({
+const mismatch = (orderId: string) =>
+  new HttpProblem({
+    status: 422,
+    title: 'Notification mismatch',
+    type: 'notification-mismatch',
+    detail: `order ${orderId} already has a different notification`,
+  });
+
+const message = ({ order_id, email, product_id, quantity }: NotificationRequest) => ({
   to: email,
   subject: `Order ${order_id} confirmed`,
   text: `Your order ${order_id} for ${quantity} x ${product_id} is confirmed.`,

@@ -64,8 +64,23 @@ describe.each(backends)('OrdersStore on %s', (backend) => {
     now += 500;
     const [again] = await clocked.claimDue(10, 60_000);
     expect(again?.attempts).toBe(2);
-    await clocked.delivered(message);
+    await clocked.deliveredAll([message]);
     expect(await orders.undelivered()).toEqual([]);
+  });
+
+  it('marks a batch delivered at once, of both kinds, and nothing else', async () => {
+    const orders = await open();
+    const placed = await Promise.all([1, 2, 3].map(() => orders.createPending(request, undefined)));
+    for (const { order } of placed) await orders.confirm(order);
+    const [first, second, third] = placed.map(({ order }) => order.id);
+    if (!first || !second || !third) throw new Error('orders not placed');
+    await orders.queueRelease(first);
+    const claimed = await orders.claimDue(10, 60_000);
+    expect(claimed).toHaveLength(4);
+    await orders.deliveredAll(claimed.filter((m) => m.order_id !== third));
+    expect(await orders.undelivered()).toEqual([{ kind: 'notify', count: 1 }]);
+    expect(await orders.outboxEntry(third, 'notify')).toMatchObject({ delivered_at: null });
+    expect(await orders.outboxEntry(first, 'release')).toMatchObject({ delivered_at: expect.any(String) });
   });
 
   it('fails a stale pending order and queues the release of its stock', async () => {

@@ -1,7 +1,7 @@
 // Orders and their outbox. Every status change and the message it owes another service are
-// written in one transaction (the transactional outbox).
+// written atomically (the transactional outbox): one statement on PostgreSQL, one transaction on SQLite.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Database, Queryable } from '@chaos-platform/service-kit';
+import type { Database, Dialect, Queryable } from '@chaos-platform/service-kit';
 
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'failed';
 
@@ -33,6 +33,19 @@ type DbRow<T> = T & Record<string, unknown>;
 
 const ORDER_COLUMNS =
   'id, idempotency_key, request_hash, product_id, quantity, email, status, failure_reason, created_at';
+
+// A release asked for again is re-armed: releasing is idempotent, a missed one leaks stock.
+const ON_ENQUEUE_CONFLICT = `ON CONFLICT (order_id, kind) DO UPDATE SET delivered_at = NULL,
+  next_attempt_at_ms = excluded.next_attempt_at_ms WHERE outbox.kind = 'release'`;
+
+// Delivered messages of one kind, their order ids as one parameter: an array on PostgreSQL, a
+// JSON array on SQLite (which has no arrays). One SQL text whatever the batch's size, so prepared once.
+const MARK_DELIVERED: Record<Dialect, string> = {
+  postgres:
+    'UPDATE outbox SET delivered_at = $1, locked_until_ms = NULL, last_error = NULL WHERE kind = $2 AND order_id = ANY($3::text[])',
+  sqlite:
+    'UPDATE outbox SET delivered_at = $1, locked_until_ms = NULL, last_error = NULL WHERE kind = $2 AND order_id IN (SELECT value FROM json_each($3))',
+};
 
 /** Identifies a request body, so an Idempotency-Key reused for a different order is caught. */
 export const requestHash = ({ product_id, quantity, email }: OrderRequest): string =>
@@ -99,17 +112,16 @@ export class OrdersStore {
 
   /** pending -> confirmed, queueing the notification. Returns the order as it stands afterwards. */
   async confirm(order: Order): Promise<Order> {
-    return this.db.transaction(async (tx) => {
-      const confirmed = await this.settle(tx, order.id, 'confirmed', null);
-      if (!confirmed) return this.mustFind(tx, order.id);
-      await this.enqueue(tx, order.id, 'notify', {
-        order_id: order.id,
-        email: order.email,
-        product_id: order.product_id,
-        quantity: order.quantity,
-      });
-      return confirmed;
-    });
+    const payload = {
+      order_id: order.id,
+      email: order.email,
+      product_id: order.product_id,
+      quantity: order.quantity,
+    };
+    return (
+      (await this.settleAndEnqueue(order.id, 'confirmed', null, 'notify', payload)) ??
+      this.mustFind(this.db, order.id)
+    );
   }
 
   /**
@@ -123,11 +135,7 @@ export class OrdersStore {
 
   /** pending -> failed, queueing the release of whatever the inventory may have reserved for it. */
   async fail(id: string, reason: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const failed = await this.settle(tx, id, 'failed', reason);
-      if (failed) await this.enqueue(tx, id, 'release', { order_id: id });
-      return failed !== undefined;
-    });
+    return (await this.settleAndEnqueue(id, 'failed', reason, 'release', { order_id: id })) !== undefined;
   }
 
   /** Queues a release for an order that ended failed while a reservation for it was being made. */
@@ -161,11 +169,25 @@ export class OrdersStore {
     );
   }
 
-  async delivered(message: OutboxMessage, note: string | null = null): Promise<void> {
+  /** Settles a message the downstream refused for good, saying why: retrying would never succeed. */
+  async refused(message: OutboxMessage, note: string): Promise<void> {
     await this.db.execute(
       'UPDATE outbox SET delivered_at = $3, locked_until_ms = NULL, last_error = $4 WHERE order_id = $1 AND kind = $2',
       [message.order_id, message.kind, new Date(this.now()).toISOString(), note],
     );
+  }
+
+  /** Marks a batch's delivered messages at once: one statement (one commit) per kind. */
+  async deliveredAll(messages: readonly OutboxMessage[]): Promise<void> {
+    const deliveredAt = new Date(this.now()).toISOString();
+    for (const kind of new Set(messages.map((message) => message.kind))) {
+      const ids = messages.filter((message) => message.kind === kind).map((message) => message.order_id);
+      await this.db.execute(MARK_DELIVERED[this.db.dialect], [
+        deliveredAt,
+        kind,
+        this.db.dialect === 'postgres' ? ids : JSON.stringify(ids),
+      ]);
+    }
   }
 
   async retryLater(message: OutboxMessage, delayMs: number, error: string): Promise<void> {
@@ -214,13 +236,45 @@ export class OrdersStore {
   }
 
   private async enqueue(tx: Queryable, orderId: string, kind: OutboxKind, payload: object): Promise<void> {
-    // A release asked for again is re-armed: releasing is idempotent, a missed one leaks stock.
     await tx.execute(
       `INSERT INTO outbox (order_id, kind, payload, next_attempt_at_ms, created_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (order_id, kind) DO UPDATE SET delivered_at = NULL, next_attempt_at_ms = excluded.next_attempt_at_ms
-       WHERE outbox.kind = 'release'`,
+       ${ON_ENQUEUE_CONFLICT}`,
       [orderId, kind, JSON.stringify(payload), this.now(), new Date(this.now()).toISOString()],
     );
+  }
+
+  /**
+   * Settles a pending order and queues the message it owes, together: on PostgreSQL one statement
+   * (one round trip, one commit), on SQLite a transaction (in-process, no round trips to save).
+   * Returns the order as written, or undefined (and queues nothing) if it was not pending.
+   */
+  private async settleAndEnqueue(
+    id: string,
+    status: OrderStatus,
+    reason: string | null,
+    kind: OutboxKind,
+    payload: object,
+  ): Promise<Order | undefined> {
+    if (this.db.dialect === 'sqlite') {
+      return this.db.transaction(async (tx) => {
+        const settled = await this.settle(tx, id, status, reason);
+        if (settled) await this.enqueue(tx, id, kind, payload);
+        return settled;
+      });
+    }
+    const now = this.now();
+    const [row] = await this.db.query<DbRow<Order>>(
+      `WITH settled AS (
+         UPDATE orders SET status = $2, failure_reason = $3, updated_at_ms = $4 WHERE id = $1 AND status = 'pending'
+         RETURNING ${ORDER_COLUMNS}),
+       queued AS (
+         INSERT INTO outbox (order_id, kind, payload, next_attempt_at_ms, created_at)
+         SELECT id, $5, $6, $4, $7 FROM settled
+         ${ON_ENQUEUE_CONFLICT})
+       SELECT ${ORDER_COLUMNS} FROM settled`,
+      [id, status, reason, now, kind, JSON.stringify(payload), new Date(now).toISOString()],
+    );
+    return row;
   }
 
   private async mustFind(tx: Queryable, id: string): Promise<Order> {

@@ -65,7 +65,11 @@ export class OutboxWorker {
     }
     const due = await orders.claimDue(this.opts.batchSize, LEASE_MS);
     const results = await Promise.all(due.map((message) => this.deliver(message)));
-    return { claimed: due.length, delivered: results.filter(Boolean).length };
+    // Marked together once the batch is through: one commit instead of one per message. A crash
+    // before it leaves them leased, so they go again once the lease lapses: at least once.
+    const delivered = due.filter((_, i) => results[i]);
+    if (delivered.length) await orders.deliveredAll(delivered);
+    return { claimed: due.length, delivered: delivered.length };
   }
 
   /**
@@ -96,11 +100,10 @@ export class OutboxWorker {
       if (status >= 400 && !(message.kind === 'release' && status === 404)) {
         // Refused for good (a bug, not an outage): retrying would never succeed.
         log.error({ order_id: message.order_id, kind: message.kind, status }, 'outbox message refused');
-        await orders.delivered(message, `refused with ${status}`);
+        await orders.refused(message, `refused with ${status}`);
         metrics.outboxDeliveries.inc({ kind: message.kind, outcome: 'refused' });
         return false;
       }
-      await orders.delivered(message);
       metrics.outboxDeliveries.inc({ kind: message.kind, outcome: 'delivered' });
       return true;
     } catch (error) {

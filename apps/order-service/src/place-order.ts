@@ -1,5 +1,5 @@
 // Placing an order: store it pending, reserve stock (idempotent per order id, so retries are
-// safe), then confirm it and queue its notification in one transaction.
+// safe), then confirm it and queue its notification atomically.
 import {
   type Downstream,
   DownstreamRequestError,
