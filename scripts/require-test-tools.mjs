@@ -1,5 +1,5 @@
 // jest's globalSetup: the tests run real tools (xmllint, promtool, Prometheus, the Pushgateway,
-// Chromium). Without one, `npm test` stops before any test with one line naming each missing tool
+// Chromium, lighttpd). Without one, `npm test` stops before any test with one line naming each missing tool
 // and the Debian package that has it, instead of a handful of failures saying `spawn xmllint ENOENT`.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -11,6 +11,8 @@ const TOOLS = [
   ['prometheus', 'prometheus'],
   ['prometheus-pushgateway', 'prometheus-pushgateway'],
   ['chromium', 'chromium'],
+  // A server nobody on this project wrote, as chaosctl's target (examples/webdav).
+  ['lighttpd', 'lighttpd lighttpd-mod-webdav'],
 ];
 
 const executable = (file) => {

@@ -17,6 +17,7 @@ describe("the tests' required tools", () => {
       { tool: 'prometheus', pkg: 'prometheus' },
       { tool: 'prometheus-pushgateway', pkg: 'prometheus-pushgateway' },
       { tool: 'chromium', pkg: 'chromium' },
+      { tool: 'lighttpd', pkg: 'lighttpd lighttpd-mod-webdav' },
     ]);
   });
 
@@ -35,8 +36,8 @@ describe("the tests' required tools", () => {
     );
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([
-      'npm test needs xmllint, promtool, prometheus, prometheus-pushgateway, chromium, not found on PATH: ' +
-        'sudo apt-get install -y libxml2-utils prometheus prometheus-pushgateway chromium',
+      'npm test needs xmllint, promtool, prometheus, prometheus-pushgateway, chromium, lighttpd, not found on PATH: ' +
+        'sudo apt-get install -y libxml2-utils prometheus prometheus-pushgateway chromium lighttpd lighttpd-mod-webdav',
     ]);
   }, 30_000);
 });

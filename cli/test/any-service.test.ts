@@ -33,7 +33,16 @@ const variants: string[] = [];
 
 beforeAll(async () => {
   requireLighttpd();
-  const up = await chaosctl(['local', 'up', '--suite', suite, '--base-port', String(await freeBasePort()), '--state-dir', stateDir]);
+  const up = await chaosctl([
+    'local',
+    'up',
+    '--suite',
+    suite,
+    '--base-port',
+    String(await freeBasePort()),
+    '--state-dir',
+    stateDir,
+  ]);
   expect(up).toMatchObject({ code: 0, stderr: '' });
 }, 120_000);
 
@@ -55,7 +64,9 @@ describe('a suite for lighttpd, run locally', () => {
   it('validates: the schema, the target at capacity, the probe answering', async () => {
     const run = await chaosctl(['validate', suite, ...local]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^ok {3}suite: 1 target\(s\), 2 request\(s\), 1 probe\(s\), 1 abort condition\(s\), 3 experiment\(s\)$/m);
+    expect(run.stdout).toMatch(
+      /^ok {3}suite: 1 target\(s\), 2 request\(s\), 1 probe\(s\), 1 abort condition\(s\), 3 experiment\(s\)$/m,
+    );
     expect(run.stdout).toMatch(/^ok {3}target files: 2\/2 ready, reached at http:\/\/127\.0\.0\.1:\d+$/m);
     expect(run.stdout).toMatch(/^ok {3}probe files listed: /m);
   }, 60_000);
@@ -95,7 +106,9 @@ describe('a suite for lighttpd, run locally', () => {
     const file = variant('abort', (doc) => {
       doc.probes = [{ name: 'answers fast', http: { target: 'files', path: '/', maxLatency: '100ms' } }];
       doc.abort = [{ probe: 'answers fast', for: '1s' }];
-      doc.experiments = [{ name: 'slow for long', type: 'network-delay', target: 'files', latency: '400ms', duration: '60s' }];
+      doc.experiments = [
+        { name: 'slow for long', type: 'network-delay', target: 'files', latency: '400ms', duration: '60s' },
+      ];
     });
     const reports = join(work, 'aborted');
     const run = await chaosctl(['run-all', '--suite', file, ...local, '--report-dir', reports, '--json']);
@@ -106,10 +119,14 @@ describe('a suite for lighttpd, run locally', () => {
     // Stopped within seconds of the injection, not after its 60 s.
     const ranMs = Date.parse(e?.finishedAt ?? '') - Date.parse(e?.fault.injectedAt ?? '');
     expect(ranMs).toBeLessThan(15_000);
-    const status = JSON.parse((await chaosctl(['local', 'status', '--json', '--state-dir', stateDir])).stdout);
+    const status = JSON.parse(
+      (await chaosctl(['local', 'status', '--json', '--state-dir', stateDir])).stdout,
+    );
     expect(status.faults).toEqual([]);
     const junit = readFileSync(join(reports, 'chaos-junit.xml'), 'utf8');
-    expect(junit).toMatch(/<testcase [^>]*name="no abort condition fired"[^>]*>\s*<failure message="aborted by [^"]*answers fast/);
+    expect(junit).toMatch(
+      /<testcase [^>]*name="no abort condition fired"[^>]*>\s*<failure message="aborted by [^"]*answers fast/,
+    );
   }, 120_000);
 
   it('injects nothing when the steady-state hypothesis does not hold before the fault', async () => {
@@ -117,11 +134,21 @@ describe('a suite for lighttpd, run locally', () => {
       doc.probes = [{ name: 'a teapot', http: { target: 'files', path: '/', status: [418] } }];
       doc.experiments = [{ type: 'cpu-stress', target: 'files', workers: 1, duration: '5s' }];
     });
-    const run = await chaosctl(['run-all', '--suite', file, ...local, '--report-dir', join(work, 'unsteady'), '--json']);
+    const run = await chaosctl([
+      'run-all',
+      '--suite',
+      file,
+      ...local,
+      '--report-dir',
+      join(work, 'unsteady'),
+      '--json',
+    ]);
     const [e] = reportOf(run.stdout).experiments;
     expect([run.code, e?.status, e?.fault.injectedAt]).toEqual([1, 'fail', null]);
     expect(e?.probes.before).toMatchObject([{ name: 'a teapot', ok: false }]);
-    expect(e?.error).toMatch(/^the steady-state hypothesis did not hold before the fault, so none was injected: a teapot: /);
+    expect(e?.error).toMatch(
+      /^the steady-state hypothesis did not hold before the fault, so none was injected: a teapot: /,
+    );
   }, 120_000);
 
   it('refuses a wrong suite in one line naming the field, exit 2', async () => {
@@ -131,7 +158,9 @@ describe('a suite for lighttpd, run locally', () => {
     const run = await chaosctl(['run-all', '--suite', file, ...local]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/traffic\.requests\[0\]\.target names no target of this suite \(got 'flies'; targets: files\)$/),
+      expect.stringMatching(
+        /traffic\.requests\[0\]\.target names no target of this suite \(got 'flies'; targets: files\)$/,
+      ),
     ]);
   }, 60_000);
 });

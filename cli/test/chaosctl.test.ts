@@ -117,7 +117,10 @@ describe('chaosctl with the local driver', () => {
     const shares = Object.values(result.traffic.replicas.beforeShare) as number[];
     expect(shares.length).toBeGreaterThanOrEqual(2);
     for (const share of shares) expect(share).toBeGreaterThan(0.25);
-    expect(result.integrity).toMatchObject({ passed: true, stockConserved: true });
+    expect(result.integrity).toMatchObject({ passed: true, missing: [] });
+    // The shop's stock, a probe of its suite: each product's available + reserved unchanged.
+    expect(result.probes.before).toMatchObject([{ name: 'stock conserved', ok: true }]);
+    expect(result.probes.after).toMatchObject([{ name: 'stock conserved', ok: true }]);
     expect(result.integrity.acknowledged).toBeGreaterThan(10);
     const restarts = (s: typeof before) =>
       s.services['order-service']?.replicas.reduce((n, r) => n + r.restarts, 0);
@@ -257,7 +260,7 @@ describe('chaosctl with the local driver', () => {
     expect((await chaosctl(['report', join(work, 'nothing.json')])).code).toBe(2);
     // A hand-edited or truncated report: one line and exit 2, never a crash.
     const malformed = join(work, 'malformed.json');
-    writeFileSync(malformed, JSON.stringify({ schemaVersion: 2, experiments: [{}] }));
+    writeFileSync(malformed, JSON.stringify({ schemaVersion: 3, experiments: [{}] }));
     const bad = await chaosctl(['report', malformed]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toMatch(

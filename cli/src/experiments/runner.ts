@@ -123,7 +123,11 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
         else aborting.signal.addEventListener('abort', fire, { once: true });
       }),
     ]);
-  const pause = (ms: number) => abortable(sleep(Math.max(0, ms)));
+  // A wait the abort ends, its timer cleared with it (a pending timer would hold the process open).
+  const pause = (ms: number) =>
+    sleep(Math.max(0, ms), undefined, { signal: aborting.signal }).catch((error: Error) => {
+      throw aborting.signal.aborted ? new Aborted(result.abort?.condition ?? 'abort') : error;
+    });
 
   let breakers: BreakerWatch | undefined;
   let remove: (() => Promise<void>) | undefined;
@@ -164,7 +168,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
         timeoutMs: opts.traffic.timeoutMs,
       });
       load = generator;
-      stopLoad = track('stopped the traffic', async () => {
+      stopLoad = track(`stopped the traffic to ${entries.join(', ')}`, async () => {
         await generator.stop();
       });
       generator.start();
