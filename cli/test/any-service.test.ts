@@ -153,7 +153,8 @@ describe('a suite for lighttpd, run locally', () => {
 
   it('refuses a wrong suite in one line naming the field, exit 2', async () => {
     const file = variant('wrong', (doc) => {
-      (doc.traffic as { requests: Array<Record<string, unknown>> }).requests[0].target = 'flies';
+      const [store] = (doc.traffic as { requests: Array<Record<string, unknown>> }).requests;
+      if (store) store.target = 'flies';
     });
     const run = await chaosctl(['run-all', '--suite', file, ...local]);
     expect(run.code).toBe(2);

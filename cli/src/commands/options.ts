@@ -165,7 +165,7 @@ export function faultCommand(fault: Fault): Command {
     .addOption(
       new Option(
         '--service <service>',
-        "target: one of the suite's targets (the built-in suite's: order-service, inventory-service, notification-service), or any Service/workload name on Kubernetes",
+        "target: one of the suite's targets (chaosctl run-all --dry-run lists the built-in suite's), or any Service/workload name on Kubernetes",
       ).makeOptionMandatory(),
     )
     .option(

@@ -23,6 +23,7 @@ import { problemOf } from '../suite/problems.js';
 import { SuiteV1Schema } from '../suite/upgrade.js';
 import { VERSION } from '../version.js';
 import { flagOf } from './options.js';
+import { withoutAbsentShop } from './suite-flags.js';
 
 /** What a fault refuses knowing the target's ready replicas (a pod-kill's outage), before anything runs. */
 async function admit(spec: ExperimentSpec, driver: Driver, allowOutage: boolean): Promise<void> {
@@ -91,7 +92,8 @@ function trafficPlan(suite: Suite, opts: CommonOptions, given: Given): TrafficPl
   };
 }
 
-export async function runExperiments(suite: Suite, opts: CommonOptions, given: Given): Promise<void> {
+export async function runExperiments(declared: Suite, opts: CommonOptions, given: Given): Promise<void> {
+  let suite = declared;
   const traffic = trafficPlan(suite, opts, given);
   if (opts.driver === 'local' && opts.url?.length)
     throw new UsageError(
@@ -115,6 +117,7 @@ export async function runExperiments(suite: Suite, opts: CommonOptions, given: G
   const startedAt = new Date();
   let backend: Backend;
   try {
+    suite = await withoutAbsentShop(driver, suite);
     const where = await driver.connect(
       Object.keys(suite.targets).map((name) => targetNamed(suite.targets, name)),
     );

@@ -1,38 +1,56 @@
 // What the flags make of a suite: a fault command's one experiment placed in a suite (--suite, or
 // the built-in one), and the targets as --url and --selector amend them.
-import { targetOf } from '../drivers/driver.js';
+import { type Driver, targetNamed, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
-import { BUILT_IN_SUITE, loadSuite, type Suite } from '../suite/load.js';
+import { BUILT_IN_SUITE, loadSuite, resolveExperiment, type Suite } from '../suite/load.js';
 import type { TargetSpec } from '../suite/schema.js';
 import { parseSelectors, parseUrls } from './options.js';
 
 /**
  * A fault command's suite. Its target is one of the suite's, amended by --selector/--workload, or a
- * new one. The built-in suite's traffic and probes are the demo shop's: a target it does not know
- * gets none of them (the shop is not there to answer), only what a suite given with --suite declares.
+ * new one. The built-in suite's traffic and probes are the demo shop's: against a target it does not
+ * know they are kept only where the shop runs (`shopUnlessAbsent`; the shop's own database, say).
  */
 export function suiteForExperiment(spec: ExperimentSpec, suitePath: string | undefined): Suite {
   const suite = loadSuite(suitePath ?? BUILT_IN_SUITE);
-  const known = spec.service in suite.targets;
   const { service, selector, workload } = targetOf(spec);
   const target: TargetSpec = {
     ...suite.targets[service],
     ...(selector ? { selector } : {}),
     ...(workload ? { workload } : {}),
   };
-  const foreign = !known && suitePath === undefined;
   return {
     ...suite,
-    targets: foreign ? { [service]: target } : { ...suite.targets, [service]: target },
-    ...(foreign ? { traffic: undefined, probes: [], abort: [] } : {}),
-    experiments: [
-      {
-        ...spec,
-        ...(target.selector ? { selector: target.selector } : {}),
-        ...(target.workload ? { workload: target.workload } : {}),
-      },
-    ],
+    targets: { ...suite.targets, [service]: target },
+    ...(suitePath === undefined && !(service in suite.targets) ? { shopUnlessAbsent: true } : {}),
+    experiments: [resolveExperiment(spec, target)],
+  };
+}
+
+/**
+ * The suite without the built-in shop when none of the shop's targets runs where chaosctl acts:
+ * its target alone, no traffic, no probes (a warning says so and how to give them).
+ */
+export async function withoutAbsentShop(driver: Driver, suite: Suite): Promise<Suite> {
+  if (!suite.shopUnlessAbsent) return suite;
+  const target = suite.experiments[0]?.service as string;
+  const shop = Object.keys(suite.targets).filter((name) => name !== target);
+  const running = await Promise.all(
+    shop.map(
+      async (name) => (await driver.replicas(targetNamed(suite.targets, name)).catch(() => [])).length > 0,
+    ),
+  );
+  if (running.some(Boolean)) return suite;
+  process.stderr.write(
+    `chaosctl: the built-in suite's shop (${shop.join(', ')}) does not run here: ${target} gets no traffic and no probes (give --suite FILE with your own)\n`,
+  );
+  return {
+    ...suite,
+    targets: { [target]: suite.targets[target] ?? {} },
+    traffic: undefined,
+    probes: [],
+    abort: [],
   };
 }
 

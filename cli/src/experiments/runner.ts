@@ -227,6 +227,12 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 
     let endedAt: number;
     const milestones: Parameters<typeof phases>[4] = {};
+    // A disruption is over once injected: its probes must hold again from then on, while the
+    // platform heals; a timed fault's once it is removed.
+    const heldAfterDisruption =
+      fault.kind === 'disruption'
+        ? hypothesis.after(injectedAt + limits.recoverySlaMs, aborting.signal)
+        : undefined;
     if (fault.kind === 'timed') {
       await pause(injectedAt + fault.durationMs() - Date.now());
       await remove();
@@ -257,7 +263,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunOptions): Pro
 
     // The probes must hold again within the recovery SLA, while the cool-down's traffic flows.
     const [held] = await Promise.all([
-      hypothesis.after(endedAt + limits.recoverySlaMs),
+      heldAfterDisruption ?? hypothesis.after(endedAt + limits.recoverySlaMs, aborting.signal),
       sleep(opts.traffic.cooldownMs),
     ]);
     result.probes.after = held.results;

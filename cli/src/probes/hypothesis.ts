@@ -93,13 +93,17 @@ export class Hypothesis {
    * `heldAt` when that passing round was sent, or null when none passed in time. A round runs to its
    * end (each probe bounded by its own timeout), so this may return up to one timeout past the deadline.
    */
-  async after(deadline: number): Promise<{ results: ProbeResult[]; heldAt: number | null }> {
+  async after(
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<{ results: ProbeResult[]; heldAt: number | null }> {
     const probes = this.in('after');
     for (;;) {
       const roundAt = Date.now();
       const results = await Promise.all(probes.map((d) => this.sample(d, 'after')));
       if (results.every((r) => r.ok)) return { results, heldAt: roundAt };
-      if (Date.now() >= deadline) {
+      // An aborted run stops polling at once: its verdict is the abort.
+      if (Date.now() >= deadline || signal?.aborted) {
         for (const r of results.filter((r) => !r.ok))
           this.log(`probe ${r.name} still failing after the fault: ${r.detail}`);
         return { results, heldAt: null };

@@ -27,7 +27,32 @@ beforeAll(async () => {
   const runs = [
     podKill('pod-kill order-service #1', 400),
     podKill('pod-kill order-service #2', 600),
-    podKill('pod-kill order-service #3', 200),
+    {
+      ...podKill('pod-kill order-service #3', 200),
+      probes: {
+        before: [
+          {
+            name: 'stock conserved',
+            phase: 'before' as const,
+            ok: true,
+            at: T0,
+            latencyMs: 3,
+            detail: 'read {"PROD-001":1000}',
+          },
+        ],
+        during: [{ name: 'stock conserved', samples: 5, failed: 1, firstFailure: 'no answer within 5 s' }],
+        after: [
+          {
+            name: 'stock conserved',
+            phase: 'after' as const,
+            ok: true,
+            at: T0 + 4000,
+            latencyMs: 4,
+            detail: 'read {"PROD-001":1000}',
+          },
+        ],
+      },
+    },
   ];
   const baseline = buildReport('local', new Date(T0), [podKill('pod-kill order-service', 400)], 'test');
   const report = buildReport('local', new Date(T0), runs, 'test', {
@@ -68,7 +93,7 @@ describe('the HTML report in Chromium', () => {
     expect(first[2]).toMatch(/first failure \+25 ms.*capacity restored \+1\.3 s/);
     expect(first[3]).toBe('15.38% (10/65)');
     expect(first[4]).toBe('55 ms');
-    expect(first[5]).toMatch(/^(\d+)\/\1 read back, stock conserved$/);
+    expect(first[5]).toMatch(/^(\d+)\/\1 read back$/);
     // The table comes before any chart.
     const tableTop = (await page.locator('table.verdicts').boundingBox())?.y ?? Number.POSITIVE_INFINITY;
     expect(tableTop).toBeLessThan((await page.locator('figure.chart').first().boundingBox())?.y ?? 0);
@@ -150,6 +175,21 @@ describe('the HTML report in Chromium', () => {
       .locator('section#experiment-1 figure[data-chart="replicas"] ul.legend li')
       .allTextContents();
     expect(legend).toEqual(['order-service-a', 'order-service-b', 'order-service-c', 'unknown']);
+  });
+
+  it('shows the steady-state hypothesis: each probe before, while the fault was on, and after', async () => {
+    const rows = await page
+      .locator('section#experiment-3 h3:has-text("Steady-state hypothesis") + table tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      [
+        'stock conserved',
+        'held: read {"PROD-001":1000}',
+        '4/5 held; first failure: no answer within 5 s',
+        'held: read {"PROD-001":1000}',
+      ],
+    ]);
+    expect(await page.locator('section#experiment-1 h3:has-text("Steady-state hypothesis")').count()).toBe(0);
   });
 
   it('is self-contained: no script, and nothing fetched but the page itself', async () => {

@@ -184,6 +184,27 @@ function integrityOf(e: ExperimentResult): string {
   return `${e.integrity.readBack}/${e.integrity.acknowledged} read back`;
 }
 
+/** The steady-state hypothesis: each probe before the fault, its samples while on, after it; the abort that fired. */
+function probesOf(e: ExperimentResult): string {
+  const probes = e.probes ?? { before: [], during: [], after: [] };
+  const names = [...new Set([...probes.before, ...probes.after, ...probes.during].map((p) => p.name))];
+  const abort = e.abort
+    ? `<p class="error">Aborted by ${esc(e.abort.condition)}: ${esc(e.abort.detail)}.</p>`
+    : '';
+  if (names.length === 0) return abort;
+  const cell = (result: { ok: boolean; detail: string } | undefined) =>
+    result
+      ? `<td class="${result.ok ? 'pass' : 'fail'}">${result.ok ? 'held' : 'FAILED'}: ${esc(result.detail)}</td>`
+      : '<td>-</td>';
+  const rows = names
+    .map((name) => {
+      const during = probes.during.find((d) => d.name === name);
+      return `<tr><td>${esc(name)}</td>${cell(probes.before.find((p) => p.name === name))}<td class="${during?.failed ? 'fail' : ''}">${during ? `${during.samples - during.failed}/${during.samples} held${during.firstFailure ? `; first failure: ${esc(during.firstFailure)}` : ''}` : '-'}</td>${cell(probes.after.find((p) => p.name === name))}</tr>`;
+    })
+    .join('');
+  return `${abort}<h3>Steady-state hypothesis</h3><table><thead><tr><th>probe</th><th>before the fault</th><th>while it was on</th><th>after it</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function verdictTable(experiments: ExperimentResult[]): string {
   const rows = experiments
     .map(
@@ -280,6 +301,7 @@ ${e.error ? `<p class="error">${esc(e.error)}</p>` : ''}
 <p>${esc(e.fault.summary)} (${esc(e.backend)} backend). ${e.fault.verified ? 'Landed' : 'Did not land'}: ${esc(e.fault.evidence)}.</p>
 <p>Recovery: ${e.recovery.totalMs === null ? 'not measured' : formatMs(e.recovery.totalMs)}. Phases from the fault: ${esc(describePhases(e) || 'none reached')}.</p>
 <p>Integrity: ${esc(integrityOf(e))}.</p>
+${probesOf(e)}
 <table><thead><tr><th>threshold</th><th>measured</th><th>limit</th><th></th></tr></thead><tbody>${thresholds}</tbody></table>
 <table><thead><tr><th>window</th><th>requests</th><th>failed</th>${retrying ? '<th>retried</th>' : ''}<th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr></thead><tbody>${windows}</tbody></table>
 <h3>Traffic by due time, ${resolution} buckets</h3>

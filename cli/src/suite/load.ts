@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import { shown } from '../experiments/duration.js';
 import { ExperimentSchema, type ExperimentSpec, FAULT_TYPES } from '../experiments/spec.js';
+import { faultNamed } from '../faults/registry.js';
 import { type Discriminated, type Problem, pathText, problemOf } from './problems.js';
 import {
   AbortSchema,
@@ -33,6 +34,8 @@ export interface Suite extends Omit<SuiteV2, 'experiments' | 'version' | 'probes
   /** Where a local target's relative cwd starts. */
   dir: string;
   experiments: ExperimentSpec[];
+  /** A fault command's target the built-in suite does not know: its shop is used only where it runs. */
+  shopUnlessAbsent?: boolean;
 }
 
 /** An experiment's variant by its `type`. */
@@ -128,15 +131,26 @@ export function resolveSuite(data: SuiteV2, source: string, dir: string): Suite 
     abort: data.abort ?? [],
     experiments: experiments.map((experiment) => {
       const { target: name, ...own } = experiment as { target: string } & Record<string, unknown>;
-      return { ...own, service: name, ...kubernetesOf(data.targets[name]) } as ExperimentSpec;
+      return resolveExperiment({ ...own, service: name } as ExperimentSpec, data.targets[name]);
     }),
   };
 }
 
-const kubernetesOf = (target: TargetSpec | undefined) => ({
-  ...(target?.selector ? { selector: target.selector } : {}),
-  ...(target?.workload ? { workload: target.workload } : {}),
-});
+/**
+ * An experiment as the faults see it: its target's selector and workload, and the target's callers
+ * where the fault takes callers and the experiment names none.
+ */
+export function resolveExperiment(spec: ExperimentSpec, target: TargetSpec | undefined): ExperimentSpec {
+  const takesCallers = faultNamed(spec.type).schema.properties.callers !== undefined;
+  return {
+    ...spec,
+    ...(target?.selector ? { selector: target.selector } : {}),
+    ...(target?.workload ? { workload: target.workload } : {}),
+    ...(takesCallers && target?.callers && !(spec as { callers?: unknown }).callers
+      ? { callers: target.callers }
+      : {}),
+  } as ExperimentSpec;
+}
 
 /** Names that must refer to something declared: targets, probes. */
 function referenceProblem(suite: SuiteV2): Problem | undefined {

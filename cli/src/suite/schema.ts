@@ -44,8 +44,8 @@ export const ReadBackSchema = Type.Object(
     /** Default: the request's own target. */
     target: Type.Optional(TargetRef()),
     method: Type.Optional(Method()),
-    /** e.g. /orders/{{response.id}}, or {{request.path}} (what the request itself created). */
-    path: Text('^(/|\\{\\{)\\S*$', 'a path such as /orders/{{response.id}} or {{request.path}}'),
+    /** e.g. /items/{{response.id}}, or {{request.path}} (what the request itself created). */
+    path: Text('^(/|\\{\\{)\\S*$', 'a path such as /items/{{response.id}} or {{request.path}}'),
     headers: Type.Optional(Headers()),
     /** Statuses that prove it is there (default 200). */
     success: Type.Optional(Statuses()),
@@ -60,7 +60,7 @@ export const RequestSchema = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     target: TargetRef(),
     method: Type.Optional(Method()),
-    path: Text(PATH, 'a path such as /orders'),
+    path: Text(PATH, 'a path such as /items'),
     headers: Type.Optional(Headers()),
     body: Type.Optional(Body()),
     /** Share of the traffic, relative to the other requests' weights (default 1). */

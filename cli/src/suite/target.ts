@@ -25,6 +25,11 @@ export const TargetSchema = Type.Object(
     ),
     /** Kubernetes: where traffic enters from where chaosctl runs (an ingress, a port-forward); wins over serviceName and port. */
     url: Type.Optional(Text(HTTP_URL, 'an http:// or https:// URL')),
+    /**
+     * The targets that call this one: whose traffic to it a network-delay slows unless the
+     * experiment names its own `callers` (none: every peer's, where the backend can).
+     */
+    callers: Type.Optional(Type.Array(KubeName(), { minItems: 1, maxItems: 20 })),
     /** Local driver: the command that runs it. */
     run: Type.Optional(LocalRunSchema),
   },

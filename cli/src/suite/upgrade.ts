@@ -1,4 +1,4 @@
-// Version 1 suites: experiments against the demo shop, whose traffic (orders), read-back and stock
+// Version 1 suites: experiments against the demo shop, whose traffic, read-back and stock
 // check were implied. They still load: upgraded to version 2 with the built-in suite's targets,
 // traffic and probes, their traffic settings applied to it.
 import { type Static, Type } from 'typebox';

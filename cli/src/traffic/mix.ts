@@ -18,7 +18,7 @@ export interface CompiledReadBack {
   expect?: { text: string; evaluate: (body: unknown) => Promise<unknown> };
   /** It needs the acknowledged answer's JSON body. */
   usesResponseBody: boolean;
-  /** "GET /orders/{{response.id}}", for messages about a read-back that could not be rendered. */
+  /** "GET /items/{{response.id}}", for messages about a read-back that could not be rendered. */
   describe: string;
 }
 

@@ -159,9 +159,9 @@ class KubeNetworkDelay implements Injection {
       );
     }
     const named = callersOf(this.spec);
-    if (named.length > 0 && (await this.callerIps()).length === 0) {
+    if ((named.length > 0 || !this.driver.inCluster) && (await this.callerIps()).length === 0) {
       throw new UsageError(
-        `no caller of ${this.target.service} runs in the cluster (${named.join(', ')}): traffic from --url (a port-forward enters the pod through lo) cannot be delayed or observed; run chaosctl as the chart's Job, or name other callers`,
+        `no caller of ${this.target.service} runs in the cluster (${named.join(', ') || 'none named'}): traffic from --url (a port-forward enters the pod through lo) cannot be delayed or observed; run chaosctl as the chart's Job, or name its callers`,
       );
     }
     const { latencyMs, jitterMs } = delayOf(this.spec);
