@@ -89,13 +89,16 @@ async function targetChecks(driver: Driver, suite: Suite): Promise<Check[]> {
     targetsOf(suite).map(async (target): Promise<Check> => {
       const what = `target ${target.service}`;
       try {
+        // What a run would warn of; it refuses a target with no replica at all (on Kubernetes, a
+        // selector that matches no pod), which "0/2 ready" would show as a target down.
+        const warnings = await driver.preflight(target);
         const capacity = await driver.capacity(target);
         const url = entries.has(target.service) ? await driver.url(target) : undefined;
         const ok = capacity.desired > 0 && capacity.available >= capacity.desired;
         return {
           what,
           ok,
-          detail: `${capacity.available}/${capacity.desired} ready${url ? `, reached at ${url}` : ''}`,
+          detail: `${capacity.available}/${capacity.desired} ready${url ? `, reached at ${url}` : ''}${warnings.map((w) => `; warning: ${w}`).join('')}`,
         };
       } catch (error) {
         return { what, ok: false, detail: (error as Error).message };
