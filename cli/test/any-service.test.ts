@@ -104,7 +104,10 @@ describe('a suite for lighttpd, run locally', () => {
 
   it('aborts when a probe keeps failing under the delay: exit 5, the fault removed at once', async () => {
     const file = variant('abort', (doc) => {
-      doc.probes = [{ name: 'answers fast', http: { target: 'files', path: '/', maxLatency: '100ms' } }];
+      // A small answer (not the listing, which grows with every stored document), fast unless delayed.
+      doc.probes = [
+        { name: 'answers fast', http: { target: 'files', path: '/none.json', status: [404], maxLatency: '300ms' } },
+      ];
       doc.abort = [{ probe: 'answers fast', for: '1s' }];
       doc.experiments = [
         { name: 'slow for long', type: 'network-delay', target: 'files', latency: '400ms', duration: '60s' },

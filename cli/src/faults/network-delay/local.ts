@@ -4,7 +4,6 @@
 
 import { delayLanded, probeLatency } from '../../backends/probe-latency.js';
 import type { LocalDriver } from '../../drivers/local/local-driver.js';
-import { UsageError } from '../../errors.js';
 import type { Injected, Injection, Verification } from '../fault.js';
 import { delayOf, type NetworkDelaySpec } from './spec.js';
 
@@ -19,16 +18,12 @@ class LocalNetworkDelay implements Injection {
     private readonly driver: LocalDriver,
     private readonly target: string,
     private readonly spec: NetworkDelaySpec,
-  ) {
-    if (spec.callers)
-      throw new UsageError(
-        "--callers needs the kubernetes driver: locally the delay is on the service's port, for every caller",
-      );
-  }
+  ) {}
 
   async plan() {
     const { latencyMs, jitterMs } = delayOf(this.spec);
-    return `the supervisor relays ${this.target}'s service port ${latencyMs} ms ± ${jitterMs} ms late`;
+    // Locally the delay is on the target's port: every caller's traffic, whatever `callers` names.
+    return `the supervisor relays ${this.target}'s service port ${latencyMs} ms ± ${jitterMs} ms late, for every caller`;
   }
 
   async preflight() {
