@@ -52,6 +52,24 @@ describe('chaosctl start-up', () => {
     expect(run.stderr).toMatch(said);
     expect(/loads @kubernetes\/client-node/.test(run.stderr)).toBe(loads);
   });
+
+  // What only a command's run needs: the schema checks, the suite file, HTTP, templates, the spinner
+  // and colours, the histograms, the cluster. Help is the command tree alone.
+  const RUN_ONLY = ['typebox/value', 'yaml', 'undici', 'jsonata', 'ora', 'chalk', 'hdr-histogram-js'];
+  it.each([
+    [['--help']],
+    [['pod-kill', '--help']],
+    [['run-all', '--help']],
+    [['validate', '--help']],
+    [['report', '--help']],
+    [['local', 'up', '--help']],
+  ])('%j loads none of the packages only a run needs', async (args) => {
+    const run = await loaded(args);
+    expect(run.code).toBe(0);
+    const packages = run.stderr.match(/(?<=^loads ).+$/gm) ?? [];
+    expect(packages).toContain('commander');
+    expect(packages.filter((name) => RUN_ONLY.includes(name) || name.startsWith('@kubernetes/'))).toEqual([]);
+  });
 });
 
 const chaosctl = (args: string[]) => runChaosctl(args, { cwd: work, timeoutMs: 30_000 });

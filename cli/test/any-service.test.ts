@@ -106,7 +106,10 @@ describe('a suite for lighttpd, run locally', () => {
     const file = variant('abort', (doc) => {
       // A small answer (not the listing, which grows with every stored document), fast unless delayed.
       doc.probes = [
-        { name: 'answers fast', http: { target: 'files', path: '/none.json', status: [404], maxLatency: '300ms' } },
+        {
+          name: 'answers fast',
+          http: { target: 'files', path: '/none.json', status: [404], maxLatency: '300ms' },
+        },
       ];
       doc.abort = [{ probe: 'answers fast', for: '1s' }];
       doc.experiments = [

@@ -4,12 +4,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
 import type { Fault } from '../faults/fault.js';
-import { V1_UNIONS } from '../suite/load.js';
-import { problemOf } from '../suite/problems.js';
-import { SuiteV1Schema } from '../suite/upgrade.js';
 import { faultCommand, flagOf, type TargetFlags, targetFrom } from './options.js';
-import { type CommonOptions, runExperiments } from './run-experiments.js';
-import { amendTargets, suiteForExperiment } from './suite-flags.js';
+import type { CommonOptions } from './run-experiments.js';
 
 type Flags = CommonOptions & TargetFlags & { suite?: string } & Record<string, unknown>;
 
@@ -19,6 +15,20 @@ export const command = (fault: Fault) =>
   );
 
 export async function run(fault: Fault, flags: Flags, given: (option: string) => boolean) {
+  // Loaded on run, not for --help: the schema checks, the suite and the runner are most of start-up.
+  const [
+    { V1_UNIONS },
+    { problemOf },
+    { SuiteV1Schema },
+    { runExperiments },
+    { amendTargets, suiteForExperiment },
+  ] = await Promise.all([
+    import('../suite/load.js'),
+    import('../suite/problems.js'),
+    import('../suite/upgrade.js'),
+    import('./run-experiments.js'),
+    import('./suite-flags.js'),
+  ]);
   const spec = { type: fault.name, ...targetFrom(flags), ...fault.fromFlags(flags) };
   // The spec is as the flags gave it: checked against its fault's schema first, refused by flag.
   const problem = problemOf(SuiteV1Schema, { version: 1, experiments: [spec] }, V1_UNIONS);

@@ -1,8 +1,5 @@
 // chaosctl report: the JUnit and HTML reports (and the summary) again from a chaos-report.json.
 import { Command } from 'commander';
-import { exitCodeOf, loadReport } from '../reporters/report.js';
-import { renderSummary } from '../reporters/summary.js';
-import { writeReports } from '../reporters/write.js';
 
 export const command = () =>
   new Command('report')
@@ -14,6 +11,12 @@ export const command = () =>
     .action(run);
 
 export async function run(file: string, opts: { reportDir: string }): Promise<void> {
+  // Loaded on run, not for --help (see fault.ts).
+  const [{ exitCodeOf, loadReport }, { renderSummary }, { writeReports }] = await Promise.all([
+    import('../reporters/report.js'),
+    import('../reporters/summary.js'),
+    import('../reporters/write.js'),
+  ]);
   const report = loadReport(file);
   const files = writeReports(report, opts.reportDir);
   process.stdout.write(`${renderSummary(report)}\nreports: ${files.json}, ${files.junit}, ${files.html}\n`);

@@ -1,9 +1,8 @@
 // chaosctl run-all: every experiment of a suite file, one after another, into one report.
 import { Command } from 'commander';
-import { BUILT_IN_SUITE, loadSuite } from '../suite/load.js';
+import { BUILT_IN_SUITE } from '../suite/built-in.js';
 import { experimentOptions } from './options.js';
-import { type CommonOptions, runExperiments } from './run-experiments.js';
-import { amendTargets } from './suite-flags.js';
+import type { CommonOptions } from './run-experiments.js';
 
 type Flags = CommonOptions & { suite: string; sla?: string };
 
@@ -22,6 +21,12 @@ export const command = () =>
   );
 
 export async function run(opts: Flags, given: (option: string) => boolean): Promise<void> {
+  // Loaded on run, not for --help (see fault.ts).
+  const [{ loadSuite }, { runExperiments }, { amendTargets }] = await Promise.all([
+    import('../suite/load.js'),
+    import('./run-experiments.js'),
+    import('./suite-flags.js'),
+  ]);
   const suite = amendTargets(loadSuite(opts.suite), opts);
   const experiments = suite.experiments.map((spec) =>
     opts.sla === undefined ? spec : { ...spec, thresholds: { ...spec.thresholds, recoverySla: opts.sla } },

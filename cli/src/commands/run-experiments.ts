@@ -1,22 +1,17 @@
 // What every experiment command shares: pick the driver and the backend, say where chaosctl acts,
 // run the experiments, write the reports, print the summary and set the exit code.
-import chalk from 'chalk';
-import ora from 'ora';
 import type { Backend } from '../backends/backend.js';
 import { type BackendChoice, createBackend, createDriver } from '../drivers/connect.js';
 import { type Driver, targetNamed, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
 import { removeAll } from '../experiments/cleanup.js';
 import { parseDuration } from '../experiments/duration.js';
-import type { ExperimentResult } from '../experiments/result.js';
-import { experimentName, runExperiment, type TrafficPlan } from '../experiments/runner.js';
+import { type ExperimentResult, experimentName } from '../experiments/result.js';
+import type { TrafficPlan } from '../experiments/runner.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
 import { parseMinEffect } from '../experiments/statistics.js';
 import { faultOf } from '../faults/registry.js';
-import { PushgatewayMarker } from '../reporters/pushgateway.js';
 import { buildReport, exitCodeOf, loadReport } from '../reporters/report.js';
-import { describeBroken, renderSummary } from '../reporters/summary.js';
-import { removeReports, writeReports } from '../reporters/write.js';
 import type { Suite } from '../suite/load.js';
 import { V1_UNIONS } from '../suite/load.js';
 import { problemOf } from '../suite/problems.js';
@@ -111,6 +106,23 @@ export async function runExperiments(declared: Suite, opts: CommonOptions, given
       : [spec],
   );
   if (opts.dryRun) return dryRun(suite, opts);
+  // What only a real run needs (the runner and its traffic, the spinner, the reporters): a dry run,
+  // like --help, starts without them.
+  const [
+    { default: chalk },
+    { default: ora },
+    { runExperiment },
+    { PushgatewayMarker },
+    { describeBroken, renderSummary },
+    { removeReports, writeReports },
+  ] = await Promise.all([
+    import('chalk'),
+    import('ora'),
+    import('../experiments/runner.js'),
+    import('../reporters/pushgateway.js'),
+    import('../reporters/summary.js'),
+    import('../reporters/write.js'),
+  ]);
 
   const driver = await createDriver(opts);
   const results: ExperimentResult[] = [];

@@ -3,7 +3,8 @@
 import { type Driver, targetNamed, targetOf } from '../drivers/driver.js';
 import { UsageError } from '../errors.js';
 import type { ExperimentSpec } from '../experiments/spec.js';
-import { BUILT_IN_SUITE, loadSuite, resolveExperiment, type Suite } from '../suite/load.js';
+import { BUILT_IN_SUITE } from '../suite/built-in.js';
+import { loadSuite, resolveExperiment, type Suite } from '../suite/load.js';
 import type { TargetSpec } from '../suite/schema.js';
 import { parseSelectors, parseUrls } from './options.js';
 

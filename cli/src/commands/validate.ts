@@ -2,15 +2,10 @@
 // refers to, its templates and JSONata expressions. Connected (unless --offline): every target
 // found at its desired capacity, every entry point reachable, every probe answering.
 import { Command, Option } from 'commander';
-import { createDriver } from '../drivers/connect.js';
 import { type Driver, targetNamed } from '../drivers/driver.js';
 import { EXIT, UnreachableError } from '../errors.js';
-import { checkProbes } from '../probes/check.js';
-import { Hypothesis } from '../probes/hypothesis.js';
-import { loadSuite, type Suite } from '../suite/load.js';
-import { compileMix } from '../traffic/mix.js';
+import type { Suite } from '../suite/load.js';
 import { connectionOptions } from './options.js';
-import { amendTargets } from './suite-flags.js';
 
 interface Flags {
   driver: 'local' | 'kubernetes';
@@ -41,6 +36,13 @@ interface Check {
 }
 
 export async function run(file: string, flags: Flags): Promise<void> {
+  // Loaded on run, not for --help (see fault.ts).
+  const [{ loadSuite }, { checkProbes }, { compileMix }, { amendTargets }] = await Promise.all([
+    import('../suite/load.js'),
+    import('../probes/check.js'),
+    import('../traffic/mix.js'),
+    import('./suite-flags.js'),
+  ]);
   // Offline checks throw a UsageError naming the field (exit 2).
   const suite = amendTargets(loadSuite(file), flags);
   checkProbes(suite.probes, suite.abort);
@@ -53,6 +55,7 @@ export async function run(file: string, flags: Flags): Promise<void> {
     },
   ];
   if (!flags.offline) {
+    const { createDriver } = await import('../drivers/connect.js');
     const driver = await createDriver({ ...flags, backend: 'auto' });
     try {
       checks.push({ what: 'connected', ok: true, detail: await driver.connect(targetsOf(suite)) });
@@ -110,6 +113,7 @@ async function targetChecks(driver: Driver, suite: Suite): Promise<Check[]> {
 /** Every probe once, whatever its phases: does it answer, and does it hold now? */
 async function probeChecks(driver: Driver, suite: Suite): Promise<Check[]> {
   if (suite.probes.length === 0) return [];
+  const { Hypothesis } = await import('../probes/hypothesis.js');
   const probes = suite.probes.map((p) => ({ ...p, when: ['before' as const] }));
   const hypothesis = new Hypothesis(probes, {
     urlOf: (name) => driver.url(targetNamed(suite.targets, name)),

@@ -6,6 +6,9 @@ import type { replicaTraffic, timeline, WindowStats } from '../traffic/stats.js'
 import type { Phases } from './recovery.js';
 import type { ExperimentSpec } from './spec.js';
 
+/** An experiment's name in logs and reports: its own, else its fault and target. */
+export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
+
 export interface ThresholdResult {
   name:
     | 'capacity-restored'

@@ -22,7 +22,7 @@ import { track } from './cleanup.js';
 import { formatMs, parseDuration } from './duration.js';
 import { DEFAULT_THRESHOLDS } from './fields.js';
 import { attribute, type Phases, phases } from './recovery.js';
-import type { ExperimentResult, ThresholdResult } from './result.js';
+import { type ExperimentResult, experimentName, type ThresholdResult } from './result.js';
 import type { ExperimentSpec } from './spec.js';
 
 /** The traffic of a run, its settings resolved (suite values, flags over them). */
@@ -42,8 +42,6 @@ export interface RunOptions {
   traffic: TrafficPlan;
   log: (line: string) => void;
 }
-
-export const experimentName = (spec: ExperimentSpec) => spec.name ?? `${spec.type} ${spec.service}`;
 
 const EMPTY_PHASES: Phases = {
   faultEndedMs: 0,

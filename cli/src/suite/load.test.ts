@@ -1,7 +1,8 @@
 // Suite files, versions 1 and 2: what loads, what it resolves to, and one line naming the field of
 // what does not.
 import { describe, expect, it } from '@jest/globals';
-import { BUILT_IN_SUITE, loadSuite, parseSuite } from './load.js';
+import { BUILT_IN_SUITE } from './built-in.js';
+import { loadSuite, parseSuite } from './load.js';
 
 const v1 = (traffic: string) =>
   `version: 1\n${traffic}\nexperiments:\n  - { type: pod-kill, service: order-service }\n`;

@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { shown } from '../experiments/duration.js';
 import { ExperimentSchema, type ExperimentSpec, FAULT_TYPES } from '../experiments/spec.js';
 import { faultNamed } from '../faults/registry.js';
+import { BUILT_IN_SUITE } from './built-in.js';
 import { type Discriminated, type Problem, pathText, problemOf } from './problems.js';
 import {
   AbortSchema,
@@ -21,9 +22,6 @@ import {
   type TargetSpec,
 } from './schema.js';
 import { SuiteV1Schema, upgrade } from './upgrade.js';
-
-/** The suite `run-all` runs when given none, and `npm start` runs locally: the demo shop's. */
-export const BUILT_IN_SUITE = resolve(import.meta.dirname, '../../suites/default.yaml');
 
 /** A suite ready to run: every experiment resolved against its target. */
 export interface Suite extends Omit<SuiteV2, 'experiments' | 'version' | 'probes' | 'abort'> {

@@ -1,6 +1,5 @@
 // chaosctl local down: stop the local platform and everything it started.
 import { Command } from 'commander';
-import { localDown } from '../../drivers/local/platform.js';
 import { stateDirOption } from '../options.js';
 
 export const command = () =>
@@ -10,6 +9,7 @@ export const command = () =>
     .action(run);
 
 export async function run(opts: { stateDir: string }): Promise<void> {
+  const { localDown } = await import('../../drivers/local/platform.js');
   process.stdout.write(
     (await localDown(opts.stateDir)) ? 'local platform stopped\n' : 'no local platform was running\n',
   );

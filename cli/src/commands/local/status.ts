@@ -1,6 +1,5 @@
 // chaosctl local status: replicas, readiness and active faults of the local platform.
 import { Command } from 'commander';
-import { allReady, fetchStatus, readState } from '../../drivers/local/platform.js';
 import { EXIT } from '../../errors.js';
 import { stateDirOption } from '../options.js';
 
@@ -12,6 +11,7 @@ export const command = () =>
     .action(run);
 
 export async function run(opts: { stateDir: string; json: boolean }): Promise<void> {
+  const { allReady, fetchStatus, readState } = await import('../../drivers/local/platform.js');
   const state = readState(opts.stateDir);
   const status = state ? await fetchStatus(state.controlUrl).catch(() => undefined) : undefined;
   if (!status) {

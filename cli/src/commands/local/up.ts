@@ -1,11 +1,9 @@
 // chaosctl local up: the platform as local processes, in the background, once all are ready.
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { DEFAULT_REPLICAS } from '../../drivers/local/defaults.js';
 import { demoPlatform } from '../../drivers/local/demo-platform.js';
-import { localUp } from '../../drivers/local/platform.js';
-import { DEFAULT_REPLICAS } from '../../drivers/local/supervisor.js';
 import { UsageError } from '../../errors.js';
-import { loadSuite } from '../../suite/load.js';
 import type { LocalRun } from '../../suite/schema.js';
 import { positiveInt, stateDirOption } from '../options.js';
 
@@ -45,9 +43,10 @@ export const command = () =>
 export async function run(opts: Flags): Promise<void> {
   if (opts.suite && opts.seedStock !== undefined)
     throw new UsageError('--seed-stock is for the demo platform, not a suite file');
-  const targets = opts.suite ? suiteTargets(opts.suite) : demoPlatform({ seedStock: opts.seedStock });
+  const targets = opts.suite ? await suiteTargets(opts.suite) : demoPlatform({ seedStock: opts.seedStock });
   if (opts.replicas !== undefined)
     for (const target of Object.values(targets)) target.replicas = opts.replicas;
+  const { localUp } = await import('../../drivers/local/platform.js');
   const state = await localUp({ stateDir: opts.stateDir, targets, basePort: opts.basePort });
   const urls = Object.keys(targets).map((name, i) => `${name} http://127.0.0.1:${opts.basePort + i}`);
   const counts = Object.entries(targets).map(
@@ -61,7 +60,8 @@ export async function run(opts: Flags): Promise<void> {
 }
 
 /** The targets with `run` of a suite file, each `cwd` resolved against the file's directory. */
-function suiteTargets(file: string): Record<string, LocalRun & { cwd: string }> {
+async function suiteTargets(file: string): Promise<Record<string, LocalRun & { cwd: string }>> {
+  const { loadSuite } = await import('../../suite/load.js');
   const suite = loadSuite(file);
   const runs = Object.entries(suite.targets).flatMap(([name, { run }]) =>
     run ? [[name, { ...run, cwd: resolve(suite.dir, run.cwd ?? '.') }] as const] : [],

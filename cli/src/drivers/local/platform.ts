@@ -20,8 +20,8 @@ import { request as undiciRequest } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import { parseDuration } from '../../experiments/duration.js';
 import type { LocalRun } from '../../suite/local-run.js';
+import { DEFAULT_START_TIMEOUT } from './defaults.js';
 import {
-  DEFAULT_START_TIMEOUT,
   type LocalTarget,
   type PlatformStatus,
   SUPERVISOR_PREFIX,

@@ -19,12 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
 import type { LocalRun } from '../../suite/local-run.js';
+import { DEFAULT_READINESS, DEFAULT_REPLICAS } from './defaults.js';
 import { DelayRelay } from './delay-relay.js';
-
-/** LocalRun's defaults (see suite/local-run.ts). */
-export const DEFAULT_REPLICAS = 2;
-export const DEFAULT_READINESS = '/';
-export const DEFAULT_START_TIMEOUT = '60s';
 
 /** A target as the supervisor runs it: its replicas behind one front port. */
 export interface LocalTarget {
