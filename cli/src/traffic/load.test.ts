@@ -202,6 +202,33 @@ describe('LoadGenerator', () => {
   });
 });
 
+describe('LoadGenerator through a stall', () => {
+  it('holds at most its connection budget per origin, whatever maxInFlight allows', async () => {
+    // Every answer stalls 400 ms: at 1,000/s about 400 requests are wanted at once. The old pool,
+    // sized to maxInFlight, opened one connection for each.
+    const stalled = createServer((_req, res) => {
+      setTimeout(() => created(res), 400);
+    });
+    let open = 0;
+    let peak = 0;
+    stalled.on('connection', (socket) => {
+      peak = Math.max(peak, ++open);
+      socket.once('close', () => open--);
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`;
+      const samples = await run(orders({ rps: 1000, maxInFlight: 2000, timeoutMs: 5000 }, at), 800);
+      expect(samples.length).toBeGreaterThan(600);
+      expect(peak).toBeGreaterThan(100);
+      expect(peak).toBeLessThanOrEqual(256);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
+  }, 30_000);
+});
+
 describe('LoadGenerator with a declared mix', () => {
   let other: Server;
   let otherUrl: string;
