@@ -96,4 +96,16 @@ describe('a flag and its suite field', () => {
       );
     }
   });
+
+  it('name their target when several are: a bare --selector or an unknown --url target is refused', async () => {
+    expect(await chaosctl(['run-all', '--selector', 'app=x'])).toMatchObject({
+      code: 2,
+      stderr: 'chaosctl: run-all has several targets: give --selector as <target>=<selector>\n',
+    });
+    expect(await chaosctl(['run-all', '--url', 'checkout=http://127.0.0.1:1'])).toMatchObject({
+      code: 2,
+      stderr:
+        'chaosctl: --url names checkout, which is no target of the suite (targets: order-service, inventory-service, notification-service)\n',
+    });
+  });
 });

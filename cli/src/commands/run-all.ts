@@ -1,7 +1,8 @@
 // chaosctl run-all: every experiment of a suite file, one after another, into one report.
 import { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { BUILT_IN_SUITE } from '../suite/built-in.js';
-import { experimentOptions } from './options.js';
+import { experimentOptions, parseSelectors } from './options.js';
 import type { CommonOptions } from './run-experiments.js';
 
 type Flags = CommonOptions & { suite: string; sla?: string };
@@ -27,6 +28,8 @@ export async function run(opts: Flags, given: (option: string) => boolean): Prom
     import('./run-experiments.js'),
     import('./suite-flags.js'),
   ]);
+  if (parseSelectors(opts.selector ?? []).target)
+    throw new UsageError('run-all has several targets: give --selector as <target>=<selector>');
   const suite = amendTargets(loadSuite(opts.suite), opts);
   const experiments = suite.experiments.map((spec) =>
     opts.sla === undefined ? spec : { ...spec, thresholds: { ...spec.thresholds, recoverySla: opts.sla } },
