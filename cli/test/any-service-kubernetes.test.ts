@@ -322,3 +322,33 @@ describe('run-all against the double: a pod-kill, then a minute of CPU stress th
     );
   });
 });
+
+describe('a fault command against a workload of a cluster without the demo shop, with no suite', () => {
+  it('runs with no traffic (the built-in suite is the shop, which is not here) and says so', async () => {
+    // The issue's first try: `pod-kill --service checkout --workload deployment/checkout` once
+    // demanded the shop's three services before it started.
+    const run = await chaosctl([
+      'pod-kill',
+      '--service',
+      'files',
+      '--selector',
+      'app=files,tier=storage',
+      '--workload',
+      'deployment/files',
+      ...kube(),
+      '--report-dir',
+      join(work, 'no-suite'),
+      '--json',
+    ]);
+    expect(run.stderr).not.toMatch(/^chaosctl: (?!acting on|the built-in)/m);
+    const [e] = (JSON.parse(run.stdout) as { experiments: ExperimentResult[] }).experiments;
+    expect([run.code, e?.status, e?.error]).toEqual([0, 'pass', undefined]);
+    expect(run.stderr).toContain(
+      "chaosctl: the built-in suite's shop (order-service, inventory-service, notification-service) does not run here: files gets no traffic and no probes",
+    );
+    expect(e?.warnings).toContain(
+      'the suite declares no traffic: only capacity is measured (no errors, latency, user-facing recovery or read-back)',
+    );
+    expect(e?.thresholds.map((t) => t.name)).toEqual(['capacity-restored']);
+  }, 180_000);
+});

@@ -77,8 +77,13 @@ export function amendTargets(suite: Suite, flags: { url?: string[]; selector?: s
       );
     named(name || (entry as string), '--url').url = url;
   }
-  for (const [name, selector] of Object.entries(parseSelectors(flags.selector ?? []).perService))
-    named(name, '--selector').selector = selector;
+  for (const [name, selector] of Object.entries(parseSelectors(flags.selector ?? []).perService)) {
+    // `app=web,tier=x` reads as target `app`'s selector too: with one target and no target `app`,
+    // it is that target's whole selector.
+    const only = suite.experiments.length === 1 ? suite.experiments[0]?.service : undefined;
+    if (!targets[name] && only && targets[only]) targets[only].selector = `${name}=${selector}`;
+    else named(name, '--selector').selector = selector;
+  }
   return {
     ...suite,
     targets,
