@@ -1,5 +1,7 @@
 // Suite files, versions 1 and 2: what loads, what it resolves to, and one line naming the field of
 // what does not.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { BUILT_IN_SUITE } from './built-in.js';
 import { loadSuite, parseSuite } from './load.js';
@@ -127,6 +129,18 @@ describe('a version 2 suite', () => {
     ['color: blue', undefined, /^s: the suite has an unknown field: color$/],
   ])('refuses %j %j, naming the field', (extra, experiments, message) => {
     expect(() => parseSuite(v2(extra, experiments), 's')).toThrow(message);
+  });
+
+  it("loads docs/chaosctl.md's example for a user's own service, templates with spaces in paths included", () => {
+    const docs = readFileSync(join(import.meta.dirname, '../../../docs/chaosctl.md'), 'utf8');
+    const example = /### A suite for your own service[\s\S]*?```yaml\n([\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const suite = parseSuite(example, 'docs');
+    expect(suite.traffic?.requests.map((r) => r.path)).toEqual(['/carts', '/products?page={{int 1 20}}']);
+    expect(suite.experiments[1]).toMatchObject({
+      type: 'network-delay',
+      service: 'redis',
+      callers: ['checkout'],
+    });
   });
 
   it('refuses an unknown field of a local target and a bad version', () => {

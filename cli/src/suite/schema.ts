@@ -8,6 +8,10 @@ import { Duration, MAX_RETRIES, MAX_RETRY_BACKOFF_MS, TARGET_NAME, Text } from '
 import { FAULTS } from '../faults/registry.js';
 import { MAX_RPS } from '../traffic/limits.js';
 import { PATH } from './local-run.js';
+
+/** Path text in which templates may hold spaces ({{int 1 5}}); elsewhere no whitespace. */
+const TEMPLATED = '(?:[^\\s{]|\\{(?!\\{)|\\{\\{[^}]*\\}\\})*';
+
 import { HTTP_URL, TargetSchema } from './target.js';
 
 export { type LocalRun, LocalRunSchema } from './local-run.js';
@@ -45,7 +49,7 @@ export const ReadBackSchema = Type.Object(
     target: Type.Optional(TargetRef()),
     method: Type.Optional(Method()),
     /** e.g. /items/{{response.id}}, or {{request.path}} (what the request itself created). */
-    path: Text('^(/|\\{\\{)\\S*$', 'a path such as /items/{{response.id}} or {{request.path}}'),
+    path: Text(`^(?:/|(?=\\{\\{))${TEMPLATED}$`, 'a path such as /items/{{response.id}} or {{request.path}}'),
     headers: Type.Optional(Headers()),
     /** Statuses that prove it is there (default 200). */
     success: Type.Optional(Statuses()),
@@ -60,7 +64,7 @@ export const RequestSchema = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     target: TargetRef(),
     method: Type.Optional(Method()),
-    path: Text(PATH, 'a path such as /items'),
+    path: Text(`^/${TEMPLATED}$`, 'a path such as /items?page={{int 1 5}}'),
     headers: Type.Optional(Headers()),
     body: Type.Optional(Body()),
     /** Share of the traffic, relative to the other requests' weights (default 1). */
