@@ -6,7 +6,7 @@ export async function probeLatency(url: string, tries = 3): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < tries; i++) {
     const started = performance.now();
-    // undici's request: fetch refuses some ports (see integrity.ts). A new connection each time, as
+    // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts). A new connection each time, as
     // a new caller's: a delay applies to new connections, and one kept idle across the injection
     // may be closed by the platform just as the next probe takes it ("other side closed").
     await request(`${url}/healthz`, { signal: AbortSignal.timeout(10_000), reset: true }).then((res) =>

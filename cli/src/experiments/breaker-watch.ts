@@ -54,7 +54,7 @@ export class BreakerWatch {
 
   private async scrape(): Promise<void> {
     try {
-      // undici's request: fetch refuses some ports (see integrity.ts).
+      // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts).
       const res = await request(`${this.url}/metrics`, { signal: AbortSignal.timeout(1000) });
       const text = await res.body.text();
       const servedBy = res.headers['x-served-by'];

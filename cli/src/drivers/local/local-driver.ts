@@ -42,7 +42,7 @@ export class LocalDriver implements Driver {
   }
 
   async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    // undici's request: fetch refuses some ports (see experiments/integrity.ts).
+    // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts).
     const res = await request(`${this.controlUrl}${path}`, {
       method: method as Dispatcher.HttpMethod,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },

@@ -88,7 +88,7 @@ export async function fetchStatus(controlUrl: string, request: StatusRequest = {
   const waitMs = request.waitMs ?? 25_000;
   const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
   const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
-  // undici's request: fetch refuses some ports (see experiments/integrity.ts).
+  // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts).
   const res = await undiciRequest(`${controlUrl}/status${query}`, {
     signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
   });
