@@ -18,9 +18,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { Pool } from 'undici';
 import { cpuOf, freePort } from '../cli/dist/drivers/local/supervisor.js';
+import { benchSchemas, postgresUrl } from './bench-schemas.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -43,7 +43,6 @@ const warmupSeconds = setting('BENCH_WARMUP_SECONDS', 1, { max: 60 });
 const concurrency = setting('BENCH_CONCURRENCY', 16, { integer: true, min: 1, max: 1024 });
 const rounds = setting('BENCH_ROUNDS', baseline ? 3 : 1, { integer: true, min: 1, max: 20 });
 const scriptTimeoutS = setting('BENCH_SCRIPT_TIMEOUT_S', 600, { min: 1, max: 3600 });
-const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Per measurement, whatever the time: a bound in count as well as in time. */
 const MAX_REQUESTS = 1_000_000;
 
@@ -53,7 +52,7 @@ const trees = [
 ];
 const scratch = mkdtempSync(join(tmpdir(), 'chaos-bench-'));
 const children = new Set();
-const schemas = [];
+const { withAdmin, fresh: freshSchema, dropAll: dropSchemas } = benchSchemas('bench');
 
 function spawnNode(args, env) {
   const child = spawn(process.execPath, args, {
@@ -88,7 +87,7 @@ async function startServices(tree, backend, extraEnv = {}) {
   const storage = async (service) => {
     if (backend === 'sqlite')
       return { DATA_DIR: join(scratch, `${service}-${randomBytes(4).toString('hex')}`) };
-    return { DATABASE_URL: await freshSchemaUrl() };
+    return { DATABASE_URL: String(await freshSchema()) };
   };
   const specs = [
     { name: 'inventory-service', port: ports.inventory, env: await storage('inventory') },
@@ -121,24 +120,6 @@ async function startServices(tree, backend, extraEnv = {}) {
     origin: (name) => `http://127.0.0.1:${started.find((s) => s.name === name)?.port}`,
     stop: () => Promise.all(started.map((s) => stop(s.child))),
   };
-}
-
-async function withAdmin(fn) {
-  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshSchemaUrl() {
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE SCHEMA ${schema}`));
-  schemas.push(schema);
-  const separator = postgresUrl.includes('?') ? '&' : '?';
-  return `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
 /** CPU milliseconds (user + system) a process has used so far, from /proc (Linux; else NaN). */
@@ -423,10 +404,6 @@ try {
 } finally {
   await Promise.all([...children].map(stop));
   rmSync(scratch, { recursive: true, force: true });
-  if (schemas.length) {
-    await withAdmin((client) => client.query(`DROP SCHEMA ${schemas.join(', ')} CASCADE`)).catch((error) =>
-      console.error(`bench: could not drop schemas ${schemas.join(', ')}: ${error.message}`),
-    );
-  }
+  await dropSchemas().catch((error) => console.error(`bench: could not drop its schemas: ${error.message}`));
 }
 for (const file of scripts) await runScript(file);

@@ -11,19 +11,17 @@
 // `node scripts/bench/order-cost.mjs`. Skipped with a line when PostgreSQL is unreachable.
 // BENCH_ROOT=<dir> counts another built checkout's services (before/after figures).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { Pool, request } from 'undici';
 import { freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { benchSchemas, postgresUrl } from '../bench-schemas.mjs';
 
 const root = resolve(process.env.BENCH_ROOT ?? join(import.meta.dirname, '../..'));
 const ORDERS = Number(process.env.COST_ORDERS ?? 1000);
 const CLIENTS = Number(process.env.COST_CLIENTS ?? 8);
-const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const target = new URL(postgresUrl);
 const SERVICES = ['inventory-service', 'notification-service', 'order-service'];
 
@@ -118,29 +116,15 @@ async function countingProxy() {
   return { counts, port: server.address().port, close: () => server.close() };
 }
 
-async function withAdmin(fn) {
-  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 const children = [];
-const schemas = [];
+const { withAdmin, fresh: freshSchema, dropAll: dropSchemas } = benchSchemas('cost');
 const proxies = {};
 
 async function startService(name, port, env) {
   const proxy = await countingProxy();
   proxies[name] = proxy;
-  const schema = `cost_${randomBytes(6).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE SCHEMA ${schema}`));
-  schemas.push(schema);
-  const url = new URL(postgresUrl);
+  const url = await freshSchema();
   url.host = `127.0.0.1:${proxy.port}`;
-  url.searchParams.set('options', `-c search_path=${schema}`);
   const child = spawn(process.execPath, [join(root, `apps/${name}/dist/main.js`)], {
     env: {
       PATH: process.env.PATH,
@@ -243,5 +227,5 @@ try {
     }),
   );
   for (const proxy of Object.values(proxies)) proxy.close();
-  if (schemas.length) await withAdmin((client) => client.query(`DROP SCHEMA ${schemas.join(', ')} CASCADE`));
+  await dropSchemas();
 }

@@ -18,9 +18,9 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { Pool, request } from 'undici';
 import { freePort } from '../../cli/dist/drivers/local/supervisor.js';
+import { benchSchemas } from '../bench-schemas.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const seedDir = resolve(process.env.SEED_DIR ?? join(root, '../shared/anchors/seed'));
@@ -28,7 +28,6 @@ const baseline = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '8,32,64').split(',').map(Number);
-const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Per measurement, whatever the time: a bound in count as well as in time. */
 const MAX_REQUESTS = 1_000_000;
 const ORDER = { product_id: 'PROD-001', quantity: 1, email: 'bench@example.com' };
@@ -53,7 +52,7 @@ function seedRunnable() {
 }
 
 const children = new Set();
-const schemas = [];
+const { withAdmin, fresh: freshSchema, dropAll: dropSchemas } = benchSchemas('seedbench');
 const scratch = mkdtempSync(join(tmpdir(), 'bench-seed-'));
 
 function start(command, args, { cwd, env }) {
@@ -87,25 +86,6 @@ async function waitReady(child, url) {
   throw new Error(`not ready within 30 s: ${url}`);
 }
 
-async function withAdmin(fn) {
-  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshSchemaUrl() {
-  const schema = `seedbench_${randomBytes(6).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE SCHEMA ${schema}`));
-  schemas.push(schema);
-  const url = new URL(postgresUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
-}
-
 /** Our three services of the checkout at `dir`, each on a fresh PostgreSQL schema. */
 async function startOurs(dir) {
   const ports = { order: await freePort(), inventory: await freePort(), notification: await freePort() };
@@ -128,7 +108,13 @@ async function startOurs(dir) {
   const started = [];
   for (const [name, port, env] of specs) {
     const child = start(process.execPath, [join(dir, `apps/${name}/dist/main.js`)], {
-      env: { ...common, ...passThrough, ...env, PORT: String(port), DATABASE_URL: await freshSchemaUrl() },
+      env: {
+        ...common,
+        ...passThrough,
+        ...env,
+        PORT: String(port),
+        DATABASE_URL: String(await freshSchema()),
+      },
     });
     started.push(child);
     await waitReady(child, `http://127.0.0.1:${port}/readyz`);
@@ -336,5 +322,5 @@ try {
 } finally {
   await Promise.all([...children].map(stop));
   rmSync(scratch, { recursive: true, force: true });
-  if (schemas.length) await withAdmin((client) => client.query(`DROP SCHEMA ${schemas.join(', ')} CASCADE`));
+  await dropSchemas();
 }
