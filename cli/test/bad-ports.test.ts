@@ -92,6 +92,7 @@ describe('chaosctl on a Fetch-standard bad port', () => {
           http: {
             url,
             path: '/inventory',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a JSONata expression, not a template
             json: { expression: '${product_id: available + reserved}', equals: { 'PROD-001': 10 } },
           },
         },

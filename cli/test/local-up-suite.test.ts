@@ -30,6 +30,25 @@ function suiteFile(name: string, targets: string): string {
   return file;
 }
 
+/** `local up --suite` on a free base port, in a state dir of its own that afterAll takes down. */
+async function upWith(suite: string, name: string, ...extra: string[]) {
+  const base = await freeBasePort();
+  const stateDir = join(work, name);
+  stateDirs.push(stateDir);
+  const up = await chaosctl([
+    'local',
+    'up',
+    '--suite',
+    suite,
+    ...extra,
+    '--base-port',
+    String(base),
+    '--state-dir',
+    stateDir,
+  ]);
+  return { up, base, stateDir };
+}
+
 describe('chaosctl local up --suite', () => {
   it("runs the suite's targets behind consecutive ports until local down", async () => {
     requireLighttpd();
@@ -46,19 +65,7 @@ describe('chaosctl local up --suite', () => {
       command: [python3, -m, http.server, '{port}', --bind, 127.0.0.1]
       replicas: 1`,
     );
-    const base = await freeBasePort();
-    const stateDir = join(work, 'servers');
-    stateDirs.push(stateDir);
-    const up = await chaosctl([
-      'local',
-      'up',
-      '--suite',
-      suite,
-      '--base-port',
-      String(base),
-      '--state-dir',
-      stateDir,
-    ]);
+    const { up, base, stateDir } = await upWith(suite, 'servers');
     expect(up).toMatchObject({ code: 0, stderr: '' });
     expect(up.stdout).toContain(
       `webdav http://127.0.0.1:${base}, files http://127.0.0.1:${base + 1}, replicas: webdav 2, files 1`,
@@ -106,21 +113,7 @@ describe('chaosctl local up --suite', () => {
       command: [python3, -m, http.server, '{port}', --bind, 127.0.0.1]
       replicas: 1`,
     );
-    const base = await freeBasePort();
-    const stateDir = join(work, 'replicas');
-    stateDirs.push(stateDir);
-    const up = await chaosctl([
-      'local',
-      'up',
-      '--suite',
-      suite,
-      '--replicas',
-      '3',
-      '--base-port',
-      String(base),
-      '--state-dir',
-      stateDir,
-    ]);
+    const { up, base, stateDir } = await upWith(suite, 'replicas', '--replicas', '3');
     expect(up.stdout).toContain(`webdav http://127.0.0.1:${base}, 3 replicas each`);
     expect((await chaosctl(['local', 'down', '--state-dir', stateDir])).code).toBe(0);
   }, 60_000);
@@ -134,19 +127,7 @@ describe('chaosctl local up --suite', () => {
       readiness: /missing
       startTimeout: 2s`,
     );
-    const base = await freeBasePort();
-    const stateDir = join(work, 'never');
-    stateDirs.push(stateDir);
-    const up = await chaosctl([
-      'local',
-      'up',
-      '--suite',
-      suite,
-      '--base-port',
-      String(base),
-      '--state-dir',
-      stateDir,
-    ]);
+    const { up, stateDir } = await upWith(suite, 'never');
     expect(up.code).toBe(3);
     expect(up.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('target webdav was not ready within 2s: webdav-0: GET /missing answered 404'),
