@@ -5,7 +5,9 @@
 //  2. the stack's overhead: inventory-service's GET /inventory/:id against a bare Fastify app doing
 //     the same database call (scripts/bare-app.mjs), with default request logging and with every
 //     request logged;
-//  3. every scripts/bench/*.mjs, each in its own child process, its output printed as it comes.
+//  3. every scripts/bench/*.mjs, each in its own child process, its output printed as it comes;
+//     then every line a script began with `goal: ` (an issue's target, measured in this run as a
+//     ratio against its anchor, and whether it is met), together at the end.
 // BENCH_BASELINE=<dir>, another built checkout, measures 1 and 2 for it as well, interleaved, and
 // prints this tree's figures as ratios to it.
 //   BENCH_SECONDS (5) measured after BENCH_WARMUP_SECONDS (1); BENCH_CONCURRENCY (16) clients;
@@ -15,8 +17,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { cpuOf, freePort } from '../cli/dist/drivers/local/supervisor.js';
@@ -328,14 +331,22 @@ async function postgresReachable() {
   }
 }
 
+/** Each script's `goal: ...` lines (an issue's target, its figures and met / NOT met), in order. */
+const goals = [];
+
 /**
  * Runs scripts/bench/<name>.mjs in a child process of its own, in a process group of its own, so
- * that stopping it (timeout, Ctrl-C) stops whatever it started too; its output goes straight through.
+ * that stopping it (timeout, Ctrl-C) stops whatever it started too; its output is printed as it
+ * comes, and its goal lines are kept for the summary.
  */
 async function runScript(file) {
   const name = `scripts/bench/${basename(file)}`;
   console.log(`\n== ${name} ==`);
-  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (text) => {
+    console.log(text);
+    if (text.startsWith('goal: ')) goals.push(`${basename(file, '.mjs')}: ${text.slice('goal: '.length)}`);
+  });
   const group = { kill: (signal) => process.kill(-child.pid, signal) };
   children.add(group);
   const exited = once(child, 'exit');
@@ -390,7 +401,7 @@ process.once('SIGINT', () => {
 });
 try {
   console.log(
-    `chaos-platform bench: ${baseline ? `this tree against ${baseline}` : 'this tree'}; figures from a shared machine vary, compare within one run`,
+    `chaos-platform bench: ${baseline ? `this tree against ${baseline}` : 'this tree'}, load average ${loadavg()[0].toFixed(1)}; figures from a shared machine vary, compare within one run`,
   );
   const sqlite = await ordersOn('sqlite');
   if (await postgresReachable()) {
@@ -407,3 +418,7 @@ try {
   await dropSchemas().catch((error) => console.error(`bench: could not drop its schemas: ${error.message}`));
 }
 for (const file of scripts) await runScript(file);
+if (goals.length > 0) {
+  console.log(`\n== goals, each measured in this run (load average now ${loadavg()[0].toFixed(1)}) ==`);
+  for (const goal of goals) console.log(`  ${goal}`);
+}

@@ -263,9 +263,13 @@ export class Kubelet {
         state: { waiting: { reason: 'ContainerCreating' } },
       }));
     });
+    // A pod set Failed (evicted) meanwhile stays so: Failed and Succeeded are terminal (docs,
+    // concepts/workloads/pods/pod-lifecycle "Pod phase"), and the kubelet refuses a status that
+    // takes a terminated container back (pkg/kubelet/status/status_manager.go,
+    // checkContainerStateTransition).
     this.later(uid, behaviour.startMs, () => {
       this.patch(namespace, name, uid, (p) => {
-        if (p.metadata.deletionTimestamp) return false;
+        if (p.metadata.deletionTimestamp || isTerminal(p)) return false;
         const startedAt = now();
         p.status.phase = 'Running';
         for (const s of p.status.containerStatuses ?? []) {
@@ -279,7 +283,7 @@ export class Kubelet {
       if (probed) {
         this.later(uid, behaviour.readyMs, () =>
           this.patch(namespace, name, uid, (p) => {
-            if (p.metadata.deletionTimestamp) return false;
+            if (p.metadata.deletionTimestamp || isTerminal(p)) return false;
             for (const s of p.status.containerStatuses ?? []) s.ready = true;
             setReady(p, true);
           }),

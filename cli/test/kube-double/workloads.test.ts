@@ -256,8 +256,9 @@ describe('workloads as the controllers and the kubelet run them', () => {
         const b = await policy.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'orders' });
         return b.status?.disruptionsAllowed === 1 || undefined;
       });
-      // Successors start slowly here, so the budget stays spent.
-      env.kube.setBehaviour(ns, 'orders', { startMs: 5000 });
+      // Successors start slowly here, so the budget stays spent; the evicted pod takes its time
+      // to exit, so it is still there to read however slowly this test runs.
+      env.kube.setBehaviour(ns, 'orders', { startMs: 5000, exitAfterMs: 4000 });
       const [pod] = await pods('orders');
       const name = pod?.metadata?.name as string;
       await core.createNamespacedPodEviction({
