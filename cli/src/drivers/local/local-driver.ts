@@ -43,8 +43,8 @@ export class LocalDriver implements Driver {
 
   async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
     // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts). Loaded on the first
-    // call: a dry run that finds no platform never needs it.
-    const { request } = await import('undici');
+    // call: a dry run that finds no platform never needs it. From `default`, as in platform.ts.
+    const { request } = (await import('undici')).default;
     const res = await request(`${this.controlUrl}${path}`, {
       method: method as Dispatcher.HttpMethod,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },

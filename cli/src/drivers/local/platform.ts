@@ -83,8 +83,10 @@ export async function fetchStatus(controlUrl: string, request: StatusRequest = {
   const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
   const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
   // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts). Loaded on the first
-  // call: a command that finds no platform (a dry run) never needs it.
-  const { request: undiciRequest } = await import('undici');
+  // call: a command that finds no platform (a dry run) never needs it. From `default`, its
+  // module.exports: bundled (scripts/bundle-cli.mjs), a CommonJS package imported dynamically
+  // has no named exports.
+  const { request: undiciRequest } = (await import('undici')).default;
   const res = await undiciRequest(`${controlUrl}/status${query}`, {
     signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
   });
@@ -297,6 +299,7 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   const logFile = join(opts.stateDir, 'supervisor.log');
   const log = openSync(logFile, 'a');
   const logStart = fstatSync(log).size;
+  // supervisor-main.js is beside this code in dist/drivers/local/ and in bundle/ alike.
   const child = spawn(
     process.execPath,
     [join(import.meta.dirname, 'supervisor-main.js'), JSON.stringify(config)],
