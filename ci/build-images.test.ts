@@ -76,7 +76,7 @@ describe('docker/Dockerfile', () => {
   });
 
   it.each([
-    // A service also gets its one-file bundle from the workspace, and runs that.
+    // Each also gets its bundle from the workspace, and runs that.
     [
       'service',
       'service-closure',
@@ -84,7 +84,12 @@ describe('docker/Dockerfile', () => {
       ['COPY --from=workspace /src/apps/${SERVICE}/bundle/ /app/apps/${SERVICE}/bundle/'],
       ['node', 'bundle/main.mjs'],
     ],
-    ['chaosctl', 'chaosctl-closure', [], ['node', 'dist/cli.js']],
+    [
+      'chaosctl',
+      'chaosctl-closure',
+      ['COPY --from=workspace /src/cli/bundle/ /app/cli/bundle/'],
+      ['node', 'bundle/cli.js'],
+    ],
   ])(
     'the %s image is the base image plus its closure, run by node as the node user',
     (target, closure, more, command) => {

@@ -12,7 +12,7 @@ import { localUp } from '../cli/test/harness.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const cli = join(root, 'cli/dist/cli.js');
+const cli = join(root, 'cli/bundle/cli.js');
 const extract = join(root, 'ci/report-from-log.sh');
 
 describe('ci/report-from-log.sh', () => {

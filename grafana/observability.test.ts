@@ -11,7 +11,7 @@ import { freePort } from '../cli/src/drivers/local/supervisor.js';
 import { localUp } from '../cli/test/harness.js';
 
 const here = import.meta.dirname;
-const cli = resolve(here, '../cli/dist/cli.js');
+const cli = resolve(here, '../cli/bundle/cli.js');
 const run = promisify(execFile);
 const dashboard = JSON.parse(readFileSync(join(here, 'dashboards/chaos-platform.json'), 'utf8'));
 const panelQueries: Array<{ title: string; expr: string }> = dashboard.panels.flatMap(

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { build } from './build.mjs';
 
-const cli = fileURLToPath(new URL('../cli/dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../cli/bundle/cli.js', import.meta.url));
 const stateDir = ['--state-dir', '.chaosctl'];
 
 /** Splits `--base-port <port>` (or `--base-port=<port>`) off the arguments meant for run-all. */

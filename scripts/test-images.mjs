@@ -357,7 +357,7 @@ async function checkChaosctl() {
     '--dry-run',
   ];
   const inImage = await chaosctl(...args);
-  const { stdout: here } = await promisify(execFile)(process.execPath, ['cli/dist/cli.js', ...args], {
+  const { stdout: here } = await promisify(execFile)(process.execPath, ['cli/bundle/cli.js', ...args], {
     cwd: root,
     timeout: COMMAND_TIMEOUT_MS,
   });

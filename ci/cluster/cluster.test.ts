@@ -76,7 +76,7 @@ const chaosctl = (args: string[], timeoutMs = 300_000) =>
   run(
     process.execPath,
     [
-      'cli/dist/cli.js',
+      'cli/bundle/cli.js',
       ...args,
       '--driver=kubernetes',
       `--kubeconfig=${kubeconfig}`,
@@ -330,7 +330,7 @@ describe("chaosctl from outside the cluster, as the chart's chaosctl ServiceAcco
     const child = spawn(
       process.execPath,
       [
-        'cli/dist/cli.js',
+        'cli/bundle/cli.js',
         'cpu-stress',
         '--service=order-service',
         '--duration=5m',

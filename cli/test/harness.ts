@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const cli = join(repoRoot, 'cli/dist/cli.js');
+export const cli = join(repoRoot, 'cli/bundle/cli.js');
 
 export interface Run {
   code: number;

@@ -3,7 +3,10 @@
 // Node's for the floor and with the machine's load: on a busy 2-core machine the wall time follows the
 // load, the CPU time much less. CPU and RSS come from the child itself (process.resourceUsage() at
 // exit, written to a file), so nothing beyond Node is needed. The dry run gets an empty state directory: it never connects.
-// Run after `npm run build`: `node scripts/bench/cli-start.mjs`. Bounded: 30 s per run.
+// Run after `npm run build`: `node scripts/bench/cli-start.mjs`. Bounded: 30 s per run. It measures
+// the bundle that `bin` runs (cli/bundle/cli.js); BENCH_CLI_BASELINE=<another cli.js> (say a copy of
+// an older build's) measures that one too, interleaved with it, for an A/B on the same load. The last
+// line is issue 22's verdict.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +14,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-const cli = join(root, 'cli/dist/cli.js');
+const cli = join(root, 'cli/bundle/cli.js');
+const baseline = process.env.BENCH_CLI_BASELINE ? resolve(process.env.BENCH_CLI_BASELINE) : undefined;
 const runs = Number(process.env.BENCH_CLI_RUNS ?? 10);
 if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
   console.error('cli-start: BENCH_CLI_RUNS must be an integer from 1 to 100');
@@ -25,14 +29,13 @@ const reportUsage = `data:text/javascript,${encodeURIComponent(
 
 /** Issue 22's targets where it sets one. */
 const TARGET = { ms: 300, mb: 80 };
-const commands = [
-  { label: 'node itself (the floor)', args: ['-e', '0'] },
-  { label: 'chaosctl --help', args: [cli, '--help'], target: TARGET },
-  { label: 'chaosctl pod-kill --help', args: [cli, 'pod-kill', '--help'] },
+const chaosctl = (entry, suffix) => [
+  { label: `chaosctl --help${suffix}`, args: [entry, '--help'], target: TARGET },
+  { label: `chaosctl pod-kill --help${suffix}`, args: [entry, 'pod-kill', '--help'] },
   {
-    label: 'chaosctl pod-kill --driver local --dry-run',
+    label: `chaosctl pod-kill --driver local --dry-run${suffix}`,
     args: [
-      cli,
+      entry,
       'pod-kill',
       '--service',
       'order-service',
@@ -45,9 +48,14 @@ const commands = [
     target: TARGET,
   },
   {
-    label: 'chaosctl validate --offline',
-    args: [cli, 'validate', join(root, 'cli/suites/default.yaml'), '--offline'],
+    label: `chaosctl validate --offline${suffix}`,
+    args: [entry, 'validate', join(root, 'cli/suites/default.yaml'), '--offline'],
   },
+];
+const commands = [
+  { label: 'node itself (the floor)', args: ['-e', '0'] },
+  ...chaosctl(cli, ''),
+  ...(baseline ? chaosctl(baseline, ` (baseline ${baseline})`) : []),
 ];
 
 /** One run: wall milliseconds from spawn to exit, the child's CPU milliseconds and peak RSS in MB. */
@@ -81,17 +89,26 @@ try {
     for (const [c, command] of commands.entries()) samples[c].push(await measure(command));
   }
   const load = median(loads).toFixed(1);
-  for (const [c, { label, target }] of commands.entries()) {
+  const verdicts = [];
+  for (const [c, { label, target, args }] of commands.entries()) {
     const ms = median(samples[c].map((s) => s.ms));
     const cpuMs = median(samples[c].map((s) => s.cpuMs));
     const mb = median(samples[c].map((s) => s.mb));
-    const goal = target
-      ? ` (target < ${target.ms} ms, < ${target.mb} MB: ${ms < target.ms && mb < target.mb ? 'met' : 'missed'})`
-      : '';
+    const met = target && ms < target.ms && mb < target.mb;
+    const goal = target ? ` (target < ${target.ms} ms, < ${target.mb} MB: ${met ? 'met' : 'missed'})` : '';
     console.log(
       `${label}: ${ms.toFixed(0)} ms, ${mb.toFixed(0)} MB${goal} [load ${load}; CPU ${cpuMs.toFixed(0)} ms; median of ${runs}]`,
     );
+    if (target && args[0] === cli)
+      verdicts.push({
+        label,
+        met,
+        figures: `${ms.toFixed(0)} ms (CPU ${cpuMs.toFixed(0)} ms), ${mb.toFixed(0)} MB`,
+      });
   }
+  console.log(
+    `issue 22 goal (${verdicts.map((v) => v.label).join(' and ')} each < ${TARGET.ms} ms wall, < ${TARGET.mb} MB): ${verdicts.every((v) => v.met) ? 'met' : 'NOT met'} (${verdicts.map((v) => `${v.label.replace('chaosctl ', '')} ${v.figures}`).join('; ')}) [load ${load}; median of ${runs}]`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

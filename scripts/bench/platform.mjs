@@ -25,7 +25,7 @@ import { builtIn } from '../../cli/dist/suite/load.js';
 import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const supervisorDir = resolve(process.env.SUPERVISOR_DIR ?? join(root, 'cli/dist/drivers/local'));
+const supervisorDir = resolve(process.env.SUPERVISOR_DIR ?? join(root, 'cli/bundle'));
 const { LoadGenerator } = await import(
   join(process.env.TRAFFIC_DIR ?? join(root, 'cli/dist/traffic'), 'load.js')
 );

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
 
-const cli = resolve(import.meta.dirname, '../../dist/cli.js');
+const cli = resolve(import.meta.dirname, '../../bundle/cli.js');
 const work = mkdtempSync(join(tmpdir(), 'chaosctl-flags-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

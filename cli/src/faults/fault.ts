@@ -95,21 +95,24 @@ export interface Fault<Name extends string = string, Schema extends TObject = TO
 
 /**
  * A fault's backends, from each one's line for the docs' table (with the Chaos Mesh kind it creates,
- * if any) and `load`, which imports the fault's module for a backend (`./<backend>.js` of its folder,
- * so that a run loads the code of the backend it uses and no other).
+ * if any) and `load`, which imports the fault's module for each backend, so that a run loads the
+ * code of the backend it uses and no other. Each import is named, not `./${backend}.js`: a bundler
+ * makes every file such a template could match a chunk of its own (scripts/bundle-cli.mjs).
  */
-export function backends<Spec>(
-  lines: { [B in BackendName]?: string | { how: string; chaosMesh: string } },
-  load: (backend: BackendName) => Promise<unknown>,
-): { [B in BackendName]?: Implementation<B, Spec> } {
+export function backends<Spec, B extends BackendName>(
+  lines: { [K in B]: string | { how: string; chaosMesh: string } },
+  load: { [K in B]: () => Promise<unknown> },
+): { [K in BackendName]?: Implementation<K, Spec> } {
   return Object.fromEntries(
-    Object.entries(lines).map(([backend, line]) => [
-      backend,
-      {
-        ...(typeof line === 'string' ? { how: line } : line),
-        load: async () => ((await load(backend as BackendName)) as { injection: never }).injection,
-      },
-    ]),
+    (Object.entries(lines) as Array<[B, string | { how: string; chaosMesh: string }]>).map(
+      ([backend, line]) => [
+        backend,
+        {
+          ...(typeof line === 'string' ? { how: line } : line),
+          load: async () => ((await load[backend]()) as { injection: never }).injection,
+        },
+      ],
+    ),
   );
 }
 

@@ -3,9 +3,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 import type { LocalRun } from '../../suite/local-run.js';
 
-const repoRoot = resolve(import.meta.dirname, '../../../..');
+const repoRoot = resolve(PACKAGE_ROOT, '..');
 
 /**
  * One service as the images run it: bundled into one file (scripts/bundle-service.mjs), which

@@ -1,7 +1,7 @@
 // The local driver: the platform `chaosctl local up` runs, seen through its supervisor's control
 // API. A replica's identity is its slot and start time: a killed replica restarts in its slot as a
 // new incarnation, as a StatefulSet pod comes back under its old name with a new UID.
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import type { Capacity, Driver, Replica, Target } from '../driver.js';
 import { fetchStatus, requireState, watchStatus } from './platform.js';
@@ -42,7 +42,9 @@ export class LocalDriver implements Driver {
   }
 
   async call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts).
+    // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts). Loaded on the first
+    // call: a dry run that finds no platform never needs it. From `default`, as in platform.ts.
+    const { request } = (await import('undici')).default;
     const res = await request(`${this.controlUrl}${path}`, {
       method: method as Dispatcher.HttpMethod,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },

@@ -16,17 +16,11 @@ import {
 import { readFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request as undiciRequest } from 'undici';
 import { UnreachableError, UsageError } from '../../errors.js';
 import { parseDuration } from '../../experiments/duration.js';
 import type { LocalRun } from '../../suite/local-run.js';
-import { DEFAULT_START_TIMEOUT } from './defaults.js';
-import {
-  type LocalTarget,
-  type PlatformStatus,
-  SUPERVISOR_PREFIX,
-  type SupervisorConfig,
-} from './supervisor.js';
+import { DEFAULT_START_TIMEOUT, SUPERVISOR_PREFIX } from './defaults.js';
+import type { LocalTarget, PlatformStatus, SupervisorConfig } from './supervisor.js';
 
 export interface LocalState {
   pid: number;
@@ -88,7 +82,11 @@ export async function fetchStatus(controlUrl: string, request: StatusRequest = {
   const waitMs = request.waitMs ?? 25_000;
   const query = request.after === undefined ? '' : `?after=${request.after}&timeoutMs=${waitMs}`;
   const deadline = AbortSignal.timeout((request.after === undefined ? 0 : waitMs) + 2000);
-  // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts).
+  // undici's request: fetch refuses some ports (cli/test/bad-ports.test.ts). Loaded on the first
+  // call: a command that finds no platform (a dry run) never needs it. From `default`, its
+  // module.exports: bundled (scripts/bundle-cli.mjs), a CommonJS package imported dynamically
+  // has no named exports.
+  const { request: undiciRequest } = (await import('undici')).default;
   const res = await undiciRequest(`${controlUrl}/status${query}`, {
     signal: request.signal ? AbortSignal.any([request.signal, deadline]) : deadline,
   });
@@ -301,6 +299,7 @@ export async function localUp(opts: UpOptions): Promise<LocalState> {
   const logFile = join(opts.stateDir, 'supervisor.log');
   const log = openSync(logFile, 'a');
   const logStart = fstatSync(log).size;
+  // supervisor-main.js is beside this code in dist/drivers/local/ and in bundle/ alike.
   const child = spawn(
     process.execPath,
     [join(import.meta.dirname, 'supervisor-main.js'), JSON.stringify(config)],

@@ -2,7 +2,8 @@
 // one JSON argument; SIGTERM, SIGINT or the control API's shutdown stop every replica it started.
 // However this process dies (SIGKILL included), its Node.js replicas follow: each watches a pipe
 // from it; any other replica is killed as it exits (a SIGKILL leaves those to `local down`).
-import { SUPERVISOR_PREFIX, Supervisor, type SupervisorConfig } from './supervisor.js';
+import { SUPERVISOR_PREFIX } from './defaults.js';
+import { Supervisor, type SupervisorConfig } from './supervisor.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as SupervisorConfig;
 let stopping = false;

@@ -1,4 +1,4 @@
-// The supervisor with the demo platform's real services, as `chaosctl local up` runs it (cli/dist's
+// The supervisor with the demo platform's real services, as `chaosctl local up` runs it (cli/bundle's
 // supervisor-main.js, so run after `npm run build`), on 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -88,9 +88,6 @@ export interface PlatformStatus {
   faults: LatencyFault[];
 }
 
-/** What the supervisor's own last word starts with in its log, when it cannot start (supervisor-main.ts). */
-export const SUPERVISOR_PREFIX = 'chaosctl supervisor: ';
-
 /** Probe period of a ready replica: how soon the supervisor notices it stopped being ready. */
 const READY_PROBE_MS = 200;
 /** Probes in a row without an answer before a ready replica leaves rotation. */

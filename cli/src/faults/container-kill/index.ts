@@ -38,6 +38,10 @@ export const containerKill = defineFault({
       kubernetes: "`kill 1` exec'd in the target container; the kubelet restarts it",
       'chaos-mesh': { how: 'a `PodChaos` with `action: container-kill`', chaosMesh: 'PodChaos' },
     },
-    (backend) => import(`./${backend}.js`),
+    {
+      local: () => import('./local.js'),
+      kubernetes: () => import('./kubernetes.js'),
+      'chaos-mesh': () => import('./chaos-mesh.js'),
+    },
   ),
 });

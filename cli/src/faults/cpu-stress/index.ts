@@ -25,6 +25,10 @@ export const cpuStress = defineFault({
       kubernetes: "busy-loops exec'd **in** the target container",
       'chaos-mesh': { how: 'a `StressChaos` in the target container', chaosMesh: 'StressChaos' },
     },
-    (backend) => import(`./${backend}.js`),
+    {
+      local: () => import('./local.js'),
+      kubernetes: () => import('./kubernetes.js'),
+      'chaos-mesh': () => import('./chaos-mesh.js'),
+    },
   ),
 });

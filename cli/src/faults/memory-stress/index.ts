@@ -45,6 +45,10 @@ export const memoryStress = defineFault({
         chaosMesh: 'StressChaos',
       },
     },
-    (backend) => import(`./${backend}.js`),
+    {
+      local: () => import('./local.js'),
+      kubernetes: () => import('./kubernetes.js'),
+      'chaos-mesh': () => import('./chaos-mesh.js'),
+    },
   ),
 });

@@ -36,6 +36,10 @@ export const networkDelay = defineFault({
       kubernetes: 'an agent ephemeral container with netem, scoped to the callers',
       'chaos-mesh': { how: 'a `NetworkChaos` scoped to the callers', chaosMesh: 'NetworkChaos' },
     },
-    (backend) => import(`./${backend}.js`),
+    {
+      local: () => import('./local.js'),
+      kubernetes: () => import('./kubernetes.js'),
+      'chaos-mesh': () => import('./chaos-mesh.js'),
+    },
   ),
 });

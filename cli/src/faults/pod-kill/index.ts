@@ -58,6 +58,10 @@ export const podKill = defineFault({
       'chaos-mesh': 'as native (victims and successors followed by UID)',
     },
     // Through Chaos Mesh too, pod-kill is the native one: victims and successors followed by UID.
-    (backend) => import(`./${backend === 'chaos-mesh' ? 'kubernetes' : backend}.js`),
+    {
+      local: () => import('./local.js'),
+      kubernetes: () => import('./kubernetes.js'),
+      'chaos-mesh': () => import('./kubernetes.js'),
+    },
   ),
 });

@@ -1,4 +1,4 @@
-// The supervisor as `chaosctl local up` runs it (cli/dist's supervisor-main.js, so run after
+// The supervisor as `chaosctl local up` runs it (cli/bundle's supervisor-main.js, so run after
 // `npm run build`), on free ports, for the tests beside it; `stopStarted` stops what they started.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ export async function startSupervisor(targets: Record<string, LocalRun & { cwd: 
   };
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'cli/dist/drivers/local/supervisor-main.js'), JSON.stringify(config)],
+    [join(repoRoot, 'cli/bundle/supervisor-main.js'), JSON.stringify(config)],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   started.push(child);
