@@ -107,7 +107,7 @@ try {
       });
   }
   console.log(
-    `issue 22 goal (${verdicts.map((v) => v.label).join(' and ')} each < ${TARGET.ms} ms wall, < ${TARGET.mb} MB): ${verdicts.every((v) => v.met) ? 'met' : 'NOT met'} (${verdicts.map((v) => `${v.label.replace('chaosctl ', '')} ${v.figures}`).join('; ')}) [load ${load}; median of ${runs}]`,
+    `goal: chaosctl start-up (${verdicts.map((v) => v.label).join(' and ')} each < ${TARGET.ms} ms wall, < ${TARGET.mb} MB): ${verdicts.every((v) => v.met) ? 'met' : 'NOT met'} (${verdicts.map((v) => `${v.label.replace('chaosctl ', '')} ${v.figures}`).join('; ')}) [load ${load}; median of ${runs}]`,
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
