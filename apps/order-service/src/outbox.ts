@@ -4,8 +4,8 @@
 // exchange and one commit there instead of one of each per order), its stock releases
 // concurrently (each message is its own order's, so per-order order holds), and a full pass is
 // followed at once by the next, so a backlog drains at the downstream's pace instead of one pass
-// per poll interval (unless requests are queueing: then it keeps to one pass per interval, and
-// catches up after). Delivery stays at-least-once: a message is marked delivered only after the
+// per poll interval (unless the process is shedding requests: then it keeps to one pass per
+// interval, and catches up after). Delivery stays at-least-once: a message is marked delivered only after the
 // downstream accepted it.
 import { type Downstream, DownstreamUnavailableError, type LoadState } from '@chaos-platform/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
@@ -95,7 +95,7 @@ export class OutboxWorker {
 
   /**
    * Runs a pass after `delayMs`: at once after a full batch (more is probably due), after the poll
-   * interval otherwise, or while requests queue: the outbox shares the process and the machine
+   * interval otherwise, or while requests are shed: the outbox shares the process and the machine
    * with them, so under overload it yields and catches up afterwards. A failed pass (the database
    * away, EMFILE...) is logged and the poller goes on.
    */
@@ -131,7 +131,8 @@ export class OutboxWorker {
         idempotent: true,
       });
       status = reply.status;
-      if (status < 300) results = reply.body.results;
+      // An answer without results (not notification-service's) leaves every message to a retry.
+      if (status < 300 && Array.isArray(reply.body?.results)) results = reply.body.results;
     } catch (error) {
       const settled = await Promise.all(messages.map((message) => this.settle(message, retry(error))));
       return messages.filter((_, i) => settled[i]);
