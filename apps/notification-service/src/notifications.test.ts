@@ -6,7 +6,7 @@ import {
   type TestDatabase,
 } from '../../../packages/service-kit/src/storage/test-support/databases.js';
 import { migrations } from './migrations.js';
-import { NotificationStore } from './notifications.js';
+import { type NotificationRequest, NotificationStore } from './notifications.js';
 
 let store: TestDatabase | undefined;
 afterEach(async () => {
@@ -19,7 +19,11 @@ const request = { order_id: 'o-1', email: 'buyer@example.com', product_id: 'PROD
 describe.each(backends)('NotificationStore on %s', (backend) => {
   const open = async () => {
     store = await openTestDatabase(backend, migrations);
-    return new NotificationStore(store.db);
+    const notifications = new NotificationStore(store.db);
+    /** One attempt recorded alone: what the order now holds, undefined when it holds another. */
+    const record = async (request: NotificationRequest, error: string | null) =>
+      (await notifications.recordMany([{ request, error }])).get(request.order_id);
+    return Object.assign(notifications, { record });
   };
 
   it('keeps a failed attempt pending and counts every attempt until one is sent', async () => {

@@ -66,13 +66,6 @@ export class NotificationStore {
     return row;
   }
 
-  /**
-   * Records an attempt to send `request`'s e-mail: `sent`, or failed with `error` (kept, pending,
-   * for the caller's retry). One statement and one commit, written after the attempt: the caller
-   * (order-service's outbox) holds the message until it is answered, so nothing is lost before
-   * it. A sent notification stays sent whatever a concurrent attempt reports. Undefined when the
-   * order holds a different notification: that one is never overwritten.
-   */
   /** The notifications of `orderIds` that exist, in one read. */
   async getMany(orderIds: readonly string[]): Promise<Map<string, Notification>> {
     const rows = await this.db.query<Row>(GET_MANY[this.db.dialect], [JSON.stringify(orderIds)]);
@@ -80,20 +73,12 @@ export class NotificationStore {
   }
 
   /**
-   * Records an attempt to send `request`'s e-mail: `sent`, or failed with `error` (kept, pending,
-   * for the caller's retry). One statement and one commit, written after the attempt: the caller
-   * (order-service's outbox) holds the message until it is answered, so nothing is lost before
-   * it. A sent notification stays sent whatever a concurrent attempt reports. Undefined when the
-   * order holds a different notification: that one is never overwritten.
-   */
-  async record(request: NotificationRequest, error: string | null): Promise<Notification | undefined> {
-    return (await this.recordMany([{ request, error }])).get(request.order_id);
-  }
-
-  /**
-   * Records many attempts (of distinct orders) as `record` does each, in one statement and one
-   * commit. The map holds what each order now has; an order missing from it holds a different
-   * notification, left as it was.
+   * Records attempts to send e-mails (of distinct orders): each `sent`, or failed with `error`
+   * (kept, pending, for the caller's retry). One statement and one commit, written after the
+   * attempts: the caller (order-service's outbox) holds each message until it is answered, so
+   * nothing is lost before it. A sent notification stays sent whatever a concurrent attempt
+   * reports. The map holds what each order now has; an order missing from it holds a different
+   * notification, never overwritten.
    */
   async recordMany(attempts: readonly Attempt[]): Promise<Map<string, Notification>> {
     const now = new Date().toISOString();
