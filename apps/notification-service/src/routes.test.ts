@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { SMTPServer } from 'smtp-server';
 import {
+  backends,
   openTestDatabase,
   type TestDatabase,
 } from '../../../packages/service-kit/src/storage/test-support/databases.js';
@@ -12,6 +13,7 @@ import { buildApp } from './app.js';
 import { readConfig } from './config.js';
 import { logMailer, type Mailer, smtpMailer } from './mailer.js';
 import { migrations } from './migrations.js';
+import { MAX_BATCH } from './routes.js';
 
 // A busy CI machine lags every event loop; these tests are not about load shedding.
 const testEnv = { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' };
@@ -215,6 +217,135 @@ describe('POST /notifications', () => {
     expect(metrics).toMatch(/notifications_total\{outcome="sent"\} 1/);
     expect(metrics).toMatch(/notifications_total\{outcome="duplicate"\} 1/);
     expect(metrics).toMatch(/notifications_total\{outcome="failed"\} 1/);
+  });
+});
+
+describe.each(backends)('POST /notifications/batch on %s', (backend) => {
+  beforeEach(async () => {
+    await app?.close();
+    await store.cleanup();
+    store = await openTestDatabase(backend, migrations);
+    await build(smtpMailer(smtp.url, FROM, 1000));
+  });
+
+  const postBatch = (notifications: unknown) =>
+    (app as FastifyInstance).inject({
+      method: 'POST',
+      url: '/notifications/batch',
+      payload: { notifications } as object,
+    });
+  const orders = (count: number, from = 1) =>
+    Array.from({ length: count }, (_, i) => ({ ...request, order_id: `order-${from + i}` }));
+
+  it('sends each e-mail once, and answers each as its own POST would', async () => {
+    const first = await postBatch(orders(3));
+    expect(first.statusCode).toBe(200);
+    expect(first.json().results).toEqual([
+      {
+        order_id: 'order-1',
+        status: 201,
+        notification: expect.objectContaining({ status: 'sent', attempts: 1 }),
+      },
+      { order_id: 'order-2', status: 201, notification: expect.objectContaining({ status: 'sent' }) },
+      { order_id: 'order-3', status: 201, notification: expect.objectContaining({ status: 'sent' }) },
+    ]);
+    expect(smtp.received.map((mail) => mail.data.match(/Subject: (.*)/)?.[1]).sort()).toEqual([
+      'Order order-1 confirmed',
+      'Order order-2 confirmed',
+      'Order order-3 confirmed',
+    ]);
+
+    // Redelivered (the outbox lost its marks), with one new: only the new one is sent.
+    const again = await postBatch(orders(4));
+    expect(again.json().results.map((r: { status: number }) => r.status)).toEqual([200, 200, 200, 201]);
+    expect(smtp.received).toHaveLength(4);
+    expect((await post(orders(1)[0])).statusCode).toBe(200);
+    expect(smtp.received).toHaveLength(4);
+    const metrics = (await (app as FastifyInstance).inject('/metrics')).body;
+    expect(metrics).toMatch(/notifications_total\{outcome="sent"\} 4/);
+    expect(metrics).toMatch(/notifications_total\{outcome="duplicate"\} 4/);
+  });
+
+  it('refuses a different notification for an order in its result and handles the others', async () => {
+    await post(request);
+    const res = await postBatch([{ ...request, quantity: 3 }, ...orders(1, 2)]);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().results).toEqual([
+      {
+        order_id: 'order-1',
+        status: 422,
+        problem: expect.objectContaining({
+          status: 422,
+          type: 'https://chaos-platform.dev/problems/notification-mismatch',
+        }),
+      },
+      { order_id: 'order-2', status: 201, notification: expect.objectContaining({ status: 'sent' }) },
+    ]);
+    expect(smtp.received).toHaveLength(2);
+    expect((await get('order-1')).json()).toMatchObject({ quantity: 2, attempts: 1 });
+  });
+
+  it('keeps the notifications when the SMTP server is down and sends them on a retry', async () => {
+    const port = smtp.port;
+    await smtp.close();
+    const down = await postBatch(orders(2));
+    expect(down.statusCode).toBe(200);
+    for (const result of down.json().results) {
+      expect(result).toMatchObject({
+        status: 503,
+        problem: { type: 'https://chaos-platform.dev/problems/mail-unavailable' },
+      });
+    }
+    expect((await get('order-2')).json()).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
+
+    smtp = await startSmtp(port);
+    await build(smtpMailer(smtp.url, FROM, 1000));
+    const retried = await postBatch(orders(2));
+    expect(retried.json().results).toEqual([
+      expect.objectContaining({
+        status: 200,
+        notification: expect.objectContaining({ status: 'sent', attempts: 2 }),
+      }),
+      expect.objectContaining({
+        status: 200,
+        notification: expect.objectContaining({ status: 'sent', attempts: 2 }),
+      }),
+    ]);
+    expect(smtp.received).toHaveLength(2);
+  });
+
+  it.each([
+    ['an empty batch', []],
+    [
+      'a batch over the limit',
+      Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ ...request, order_id: `o-${i}` })),
+    ],
+    ['a batch with an invalid notification', [request, { ...request, order_id: 'order-2', email: 'nope' }]],
+    ['a batch naming an order twice', [request, { ...request, quantity: 3 }]],
+    ['no list', undefined],
+  ])('rejects %s with a 400 problem and sends nothing', async (_what, notifications) => {
+    const res = await postBatch(notifications);
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(smtp.received).toHaveLength(0);
+    expect((await get('order-1')).statusCode).toBe(404);
+  });
+
+  it("takes a full batch of the longest notifications (over the other routes' 16 KiB)", async () => {
+    await build(logMailer({ info() {} }, FROM));
+    const longest = Array.from({ length: MAX_BATCH }, (_, i) => ({
+      order_id: `${i}`.padEnd(100, 'x'),
+      email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}`,
+      product_id: 'P'.repeat(64),
+      quantity: 1000,
+    }));
+    const res = await (app as FastifyInstance).inject({
+      method: 'POST',
+      url: '/notifications/batch',
+      payload: { notifications: longest },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().results).toHaveLength(MAX_BATCH);
   });
 });
 

@@ -16,6 +16,7 @@ export {
   PROBLEM_CONTENT_TYPE,
   type ProblemInit,
   ProblemSchema,
+  problemBody,
   sendProblem,
 } from './problem.js';
 export { REQUEST_ID_HEADER } from './request-id.js';

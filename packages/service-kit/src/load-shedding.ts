@@ -26,6 +26,8 @@ export interface LoadSheddingOptions {
 type ShedReason = 'eventLoopDelay' | 'heapUsedBytes' | 'queueFull' | 'queueTimeout';
 
 const SAMPLE_INTERVAL_MS = 500;
+/** How long after a refusal the process still counts as saturated (LoadState.saturated). */
+const SHED_MEMORY_MS = 1000;
 
 /** Counts requests in flight and hands freed slots to waiters in arrival order. */
 class Admission {
@@ -105,7 +107,11 @@ function pressureSampler(app: FastifyInstance, opts: LoadSheddingOptions) {
 
 /** What background work (the outbox) and the connection gate ask. */
 export interface LoadState {
-  /** True while requests wait for admission or pressure sheds them. */
+  /**
+   * True under pressure or when a request was shed within the last second: past what the process
+   * can take. A queue alone is not: steady clients outnumbering the slots keep one, every request
+   * admitted within its bound, and work that yielded to it (the outbox) would fall behind for good.
+   */
   saturated(): boolean;
   /**
    * Why a new connection or request is refused before the framework sees it (connection-gate.ts),
@@ -148,8 +154,13 @@ export async function registerLoadShedding(
   });
   const pressure = pressureSampler(app, opts);
 
-  const refuse = (reply: FastifyReply, reason: ShedReason, detail: string) => {
+  let lastShedAt = Number.NEGATIVE_INFINITY;
+  const count = (reason: ShedReason | string) => {
     shed.inc({ reason });
+    lastShedAt = performance.now();
+  };
+  const refuse = (reply: FastifyReply, reason: ShedReason, detail: string) => {
+    count(reason);
     return sendProblem(reply, {
       status: 503,
       title: 'Service Unavailable',
@@ -179,11 +190,11 @@ export async function registerLoadShedding(
     else exchange.state = 'admitted';
   });
   return {
-    saturated: () => admission.queued > 0 || pressure() !== undefined,
+    saturated: () => pressure() !== undefined || performance.now() - lastShedAt < SHED_MEMORY_MS,
     connectionRefusal: () => {
       const under = pressure();
       const reason = under?.reason ?? (admission.queued >= opts.maxQueue ? 'queueFull' : undefined);
-      if (reason) shed.inc({ reason });
+      if (reason) count(reason);
       return reason;
     },
   };

@@ -208,8 +208,11 @@ describe('createServiceApp', () => {
     const running = [start('/hold'), start('/hold')];
     const queued = start('/hold');
     await new Promise((resolve) => setTimeout(resolve, 20));
+    // A queue within its bounds is not saturation (background work keeps its pace); a shed is.
+    expect(app.load.saturated()).toBe(false);
     const full = await app.inject('/hold');
     expect(full.statusCode).toBe(503);
+    expect(app.load.saturated()).toBe(true);
     expect(full.headers['retry-after']).toBe('2');
     expect(full.json()).toMatchObject({ type: 'https://chaos-platform.dev/problems/overloaded' });
     // Probes and metrics are outside admission control: they answer while business routes are full.
