@@ -254,13 +254,15 @@ const pct = (share) => `${(share * 100).toFixed(1)}%`;
 
 const unrunnable = seedRunnable();
 if (unrunnable) {
-  console.log(`orders on PostgreSQL against the seed: skipped, ${unrunnable}`);
+  console.log(`goal: PostgreSQL orders/s against the seed: not measured, ${unrunnable}`);
   process.exit(0);
 }
 try {
   await withAdmin((client) => client.query('SELECT 1'));
 } catch (error) {
-  console.log(`orders on PostgreSQL against the seed: skipped, PostgreSQL unreachable (${error.message})`);
+  console.log(
+    `goal: PostgreSQL orders/s against the seed: not measured, PostgreSQL unreachable (${error.message})`,
+  );
   process.exit(0);
 }
 
@@ -304,6 +306,7 @@ try {
       pgCpu: median(runs.map((r) => r.pgCpuPerOrder)),
     };
   };
+  const verdicts = [];
   for (const clients of CLIENTS) {
     console.log(`  ${clients} clients`);
     for (const contender of contenders) {
@@ -318,7 +321,16 @@ try {
     console.log(
       `    ours / seed: orders/s ${(ours.rate / seed.rate).toFixed(2)}x (goal >= 2x), p99 ${(ours.p99 / seed.p99).toFixed(2)}x (goal <= 1x), shed ${pct(ours.shed)} (goal 0): ${met ? 'met' : 'NOT met'}`,
     );
+    verdicts.push({
+      clients,
+      met,
+      figures: `c${clients} ${(ours.rate / seed.rate).toFixed(2)}x, p99 ${(ours.p99 / seed.p99).toFixed(2)}x, shed ${pct(ours.shed)}`,
+    });
   }
+  console.log(
+    `goal: PostgreSQL orders/s >= 2x the seed's, p99 no worse, nothing shed, at ${CLIENTS.map((c) => `c${c}`).join(', ')}: ` +
+      `${verdicts.every((v) => v.met) ? 'met' : 'NOT met'} (${verdicts.map((v) => v.figures).join('; ')}) [load ${loadavg()[0].toFixed(1)}; median of ${ROUNDS} rounds]`,
+  );
 } finally {
   await Promise.all([...children].map(stop));
   rmSync(scratch, { recursive: true, force: true });
