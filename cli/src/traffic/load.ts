@@ -295,10 +295,19 @@ export class LoadGenerator {
     });
   }
 
-  start(): void {
+  /**
+   * Starts the schedule: request 0 is due now, or at `at` (epoch ms on the high-resolution clock,
+   * performance.timeOrigin + performance.now(), which threads share) when threads split one schedule.
+   */
+  start(at?: number): void {
     this.running = true;
-    this.origin = performance.now();
-    this.epochOrigin = Date.now();
+    if (at === undefined) {
+      this.origin = performance.now();
+      this.epochOrigin = Date.now();
+    } else {
+      this.origin = at - performance.timeOrigin;
+      this.epochOrigin = at;
+    }
     this.tick();
   }
 
