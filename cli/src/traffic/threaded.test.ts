@@ -58,9 +58,11 @@ describe('ThreadedLoad', () => {
   it('splits one schedule across threads and adds up what each recorded', async () => {
     const { summary, threads, elapsedMs } = await run(2, 300, 1000, 11);
 
-    // The total rate is held: every request due while it ran was sent (the threads began 20 ms
-    // after start() returned and each sends what is due until its stop message arrives).
-    expect(summary.requests).toBeGreaterThanOrEqual(Math.floor((300 * (elapsedMs - 20)) / 1000));
+    // The total rate is held: every request due while it ran was sent. The threads began 20 ms
+    // after start() returned, and each sent what was due by its last tick before the stop message;
+    // on a loaded machine that tick can be tens of milliseconds late (50 ms allowed, 15 requests).
+    expect(summary.requests).toBeGreaterThanOrEqual(Math.floor((300 * (elapsedMs - 20 - 50)) / 1000));
+    expect(summary.requests).toBeLessThanOrEqual(Math.ceil((300 * (elapsedMs + 500)) / 1000));
     expect(summary.requests).toBe(received.length);
     expect(summary.ok).toBe(summary.requests);
     expect(summary.shed + summary.unanswered + summary.retried).toBe(0);
