@@ -27,27 +27,36 @@ async function until(done: () => boolean) {
   for (let waited = 0; !done() && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Requests that note how each ended (its path, or its error's code) and free their connection. */
+function requests(connections: Connections) {
+  const answered: string[] = [];
+  const request = (path: string): Sendable => {
+    const sendable: Sendable = {
+      client: undefined,
+      options: { path, method: 'GET' },
+      handler: {
+        onRequestStart: () => {},
+        onResponseStart: () => {},
+        onResponseData: () => {},
+        onResponseEnd: () => {
+          answered.push(path);
+          connections.release(sendable);
+        },
+        onResponseError: (_: Dispatcher.DispatchController, error: Error) => {
+          answered.push((error as NodeJS.ErrnoException).code ?? error.message);
+          connections.release(sendable);
+        },
+      },
+    };
+    return sendable;
+  };
+  return { answered, request };
+}
+
 describe('Connections', () => {
   it('opens no more than its budget, queues the rest and sends them oldest first as connections free', async () => {
     const connections = new Connections(origin, 2, 1000);
-    const answered: string[] = [];
-    const request = (path: string): Sendable => {
-      const sendable: Sendable = {
-        client: undefined,
-        options: { path, method: 'GET' },
-        handler: {
-          onRequestStart: () => {},
-          onResponseStart: () => {},
-          onResponseData: () => {},
-          onResponseEnd: () => {
-            answered.push(path);
-            connections.release(sendable);
-          },
-          onResponseError: (_: Dispatcher.DispatchController, error: Error) => answered.push(error.message),
-        },
-      };
-      return sendable;
-    };
+    const { answered, request } = requests(connections);
     for (const path of ['/1', '/2', '/3', '/4', '/5']) connections.send(request(path));
 
     await until(() => held.length === 2);
@@ -66,6 +75,21 @@ describe('Connections', () => {
     expect(arrived).toEqual(['/1', '/2', '/3', '/4', '/5']);
     expect(answered).toEqual(['/1', '/2', '/3', '/4', '/5']);
     expect(sockets).toBe(2);
+    await connections.close();
+  });
+
+  it('frees a connection whose request failed, so that a refusing origin does not strand the queue', async () => {
+    // A port nothing listens on: every connection attempt is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const connections = new Connections(`http://127.0.0.1:${port}`, 2, 1000);
+    const { answered, request } = requests(connections);
+    for (const path of ['/1', '/2', '/3', '/4', '/5']) connections.send(request(path));
+    await until(() => answered.length === 5);
+    expect(answered).toEqual(Array(5).fill('ECONNREFUSED'));
+    expect(connections.opened).toBe(2);
     await connections.close();
   });
 });

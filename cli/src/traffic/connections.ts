@@ -60,7 +60,9 @@ export class Connections {
       this.head = 0;
     }
     next.client = client;
-    client.dispatch(next.options, next.handler);
+    // Not from inside the callback that released it: undici's client, failing its queue after a
+    // refused connection, asserts on a request dispatched to it meanwhile (connections.test.ts).
+    queueMicrotask(() => client.dispatch(next.options, next.handler));
   }
 
   async close(): Promise<void> {
