@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LoadGenerator, type LoadOptions } from './load.js';
 import { encodeSummary, summarise } from './stats.js';
 
-export type ToWorker = { start: number } | { stop: true };
+export type ToWorker = { start: number } | { stop: number };
 export type FromWorker = { ready: true } | { summary: ReturnType<typeof encodeSummary> };
 
 const port = parentPort;
@@ -15,7 +15,7 @@ port.on('message', async (message: ToWorker) => {
     load.start(message.start);
     return;
   }
-  const summary = encodeSummary(summarise(await load.stop()));
+  const summary = encodeSummary(summarise(await load.stop(message.stop)));
   port.postMessage({ summary } satisfies FromWorker);
   port.close();
 });

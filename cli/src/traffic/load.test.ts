@@ -187,6 +187,25 @@ describe('LoadGenerator', () => {
     }
   });
 
+  it('stopped at an instant, first sends every request due before it, however late its timers are', async () => {
+    handle = (_req, res) => created(res);
+    const load = orders({ rps: 100 });
+    const at = performance.timeOrigin + performance.now();
+    load.start(at);
+    // The event loop is held for 200 ms: no timer of the generator's can fire meanwhile.
+    const busyUntil = performance.now() + 200;
+    while (performance.now() < busyUntil);
+    const end = performance.timeOrigin + performance.now();
+    const samples = await load.stop(end);
+    // Due at at, at + 10 ms, ... up to before end: 20 or 21 of them, whatever ran late.
+    const due = Math.ceil((end - at) / 10);
+    expect(samples).toHaveLength(due);
+    expect(samples.every((s) => s.status === 201)).toBe(true);
+    const latest = Math.max(...samples.map((s) => s.dueAt));
+    expect(latest).toBeLessThan(end);
+    expect(Math.min(...samples.map((s) => s.dueAt))).toBeCloseTo(at, 3);
+  });
+
   it('fails what exceeds maxInFlight at once and what gets no answer at its timeout', async () => {
     const held: ServerResponse[] = [];
     handle = (_req, res) => held.push(res);

@@ -313,8 +313,19 @@ export class LoadGenerator {
     this.tick();
   }
 
-  /** Stops sending and waits for the requests in flight (each bounded by its timeouts and retries). */
-  async stop(): Promise<Sample[]> {
+  /**
+   * Stops sending and waits for the requests in flight (each bounded by its timeouts and retries).
+   * With `at` (epoch ms on the clock start(at) takes), every request due before it is sent first,
+   * however late this call comes: threads that split one schedule end it at the same instant.
+   */
+  async stop(at?: number): Promise<Sample[]> {
+    if (at !== undefined && this.running) {
+      const now = performance.now();
+      // Never before its due time, should `at` be ahead of this thread's clock.
+      const until = Math.min(at - performance.timeOrigin, now);
+      while (this.origin + this.sent * this.periodMs < until)
+        this.launch(this.origin + this.sent++ * this.periodMs, now);
+    }
     this.running = false;
     clearTimeout(this.timer as NodeJS.Timeout);
     clearImmediate(this.timer as NodeJS.Immediate);

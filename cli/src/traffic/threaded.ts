@@ -96,9 +96,13 @@ export class ThreadedLoad {
       worker.postMessage({ start: at + i * periodMs } satisfies ToWorker);
   }
 
-  /** Stops every thread (each waits for its requests in flight) and adds up their summaries. */
+  /**
+   * Ends the schedule now: each thread sends what was due until this instant, waits for its
+   * requests in flight, and hands back its summary; the result adds them up.
+   */
   async stop(): Promise<ThreadedResult> {
-    for (const worker of this.workers) worker.postMessage({ stop: true } satisfies ToWorker);
+    const at = performance.timeOrigin + performance.now();
+    for (const worker of this.workers) worker.postMessage({ stop: at } satisfies ToWorker);
     try {
       const threads = await Promise.all(this.summaries);
       return { summary: mergeSummaries(threads), threads };
