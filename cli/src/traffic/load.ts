@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici';
 import { UsageError } from '../errors.js';
 import { prng } from '../prng.js';
 import type { RequestSpec } from '../suite/schema.js';
+import { localTime } from './clock.js';
 import { Connections, type Sendable } from './connections.js';
 import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
 import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
@@ -298,8 +299,8 @@ export class LoadGenerator {
   }
 
   /**
-   * Starts the schedule: request 0 is due now, or at `at` (epoch ms on the high-resolution clock,
-   * performance.timeOrigin + performance.now(), which threads share) when threads split one schedule.
+   * Starts the schedule: request 0 is due now, or at `at` (a sharedNow() reading, which threads
+   * share) when threads split one schedule.
    */
   start(at?: number): void {
     this.running = true;
@@ -307,22 +308,22 @@ export class LoadGenerator {
       this.origin = performance.now();
       this.epochOrigin = Date.now();
     } else {
-      this.origin = at - performance.timeOrigin;
-      this.epochOrigin = at;
+      this.origin = localTime(at);
+      this.epochOrigin = Date.now() + (this.origin - performance.now());
     }
     this.tick();
   }
 
   /**
    * Stops sending and waits for the requests in flight (each bounded by its timeouts and retries).
-   * With `at` (epoch ms on the clock start(at) takes), every request due before it is sent first,
+   * With `at` (a sharedNow() reading), every request due before it is sent first,
    * however late this call comes: threads that split one schedule end it at the same instant.
    */
   async stop(at?: number): Promise<Sample[]> {
     if (at !== undefined && this.running) {
       const now = performance.now();
       // Never before its due time, should `at` be ahead of this thread's clock.
-      const until = Math.min(at - performance.timeOrigin, now);
+      const until = Math.min(localTime(at), now);
       while (this.origin + this.sent * this.periodMs < until)
         this.launch(this.origin + this.sent++ * this.periodMs, now);
     }

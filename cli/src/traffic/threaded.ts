@@ -5,6 +5,7 @@
 // the main thread would cost it about what sending them did.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { sharedNow } from './clock.js';
 import type { LoadOptions } from './load.js';
 import type { FromWorker, ToWorker } from './load-worker.js';
 import { decodeSummary, mergeSummaries, type RunSummary } from './stats.js';
@@ -90,7 +91,7 @@ export class ThreadedLoad {
       await this.terminate();
       throw error;
     }
-    const at = performance.timeOrigin + performance.now() + 20;
+    const at = sharedNow() + 20;
     const periodMs = 1000 / this.opts.rps;
     for (const [i, worker] of this.workers.entries())
       worker.postMessage({ start: at + i * periodMs } satisfies ToWorker);
@@ -101,7 +102,7 @@ export class ThreadedLoad {
    * requests in flight, and hands back its summary; the result adds them up.
    */
   async stop(): Promise<ThreadedResult> {
-    const at = performance.timeOrigin + performance.now();
+    const at = sharedNow();
     for (const worker of this.workers) worker.postMessage({ stop: at } satisfies ToWorker);
     try {
       const threads = await Promise.all(this.summaries);
