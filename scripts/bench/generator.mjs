@@ -9,7 +9,10 @@
 // - issue 22's goal in one line: at GOAL_RPS (12,000), the generator and autocannon (a closed-loop
 //   generator, the anchor) in turns against the same server, each on one core, CPU per request of
 //   each and their ratio, medians over GOAL_ROUNDS (2) rounds, with the machine's load average.
-// Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about two minutes.
+// - above one core: the highest rate held within 1% with THREADS (2) generator threads
+//   (ThreadedLoad), their merged latency against the server's, and their CPU per request (all
+//   threads of the process). THREADED=0 leaves it out.
+// Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about three minutes.
 // 127.0.0.1 only. GOAL_ONLY=1 runs only the last. TRAFFIC_DIR=<dir with load.js> measures another build of the generator (one that
 // takes a mix).
 import { spawn } from 'node:child_process';
@@ -19,9 +22,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile as pct } from '../../cli/dist/traffic/stats.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const { LoadGenerator } = await import(
-  join(process.env.TRAFFIC_DIR ?? join(root, 'cli/dist/traffic'), 'load.js')
+const trafficDir = process.env.TRAFFIC_DIR ?? join(root, 'cli/dist/traffic');
+const { LoadGenerator } = await import(join(trafficDir, 'load.js'));
+// Builds from before ThreadedLoad have no threaded.js.
+const ThreadedLoad = await import(join(trafficDir, 'threaded.js')).then(
+  (module) => module.ThreadedLoad,
+  () => undefined,
 );
+const THREADS = Number(process.env.THREADS ?? 2);
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 5);
 const SERVER_DELAY_MS = Number(process.env.SERVER_DELAY_MS ?? 10);
 const GOAL_RPS = Number(process.env.GOAL_RPS ?? 12_000);
@@ -161,6 +169,50 @@ async function measure(rps, seconds = RUN_S) {
 
 const held = (r) => r.achieved >= 0.99 * r.rps && r.dropped === 0;
 
+// The same request from THREADS generator threads: their merged summary, not samples.
+async function measureThreaded(rps, seconds = RUN_S) {
+  await (await fetch(`${url}/server-times`)).arrayBuffer();
+  const load = new ThreadedLoad({ requests: [ORDER], urlOf: { bench: url }, rps }, THREADS);
+  await load.start();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await sleep(seconds * 1000);
+  const { summary } = await load.stop();
+  const elapsedS = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  const serverTimes = await (await fetch(`${url}/server-times`)).json();
+  return {
+    rps,
+    achieved: summary.ok / seconds,
+    dropped: summary.requests - summary.ok,
+    shed: summary.shed,
+    lagP99: summary.lag.percentile(99),
+    cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, summary.requests - summary.shed),
+    corePct: (cpuMs / (elapsedS * 1000)) * 100,
+    p50: summary.latency.percentile(50),
+    p99: summary.latency.percentile(99),
+    serverP50: pct(serverTimes, 50),
+    serverP99: pct(serverTimes, 99),
+  };
+}
+
+async function threaded() {
+  console.log(`\nwith ${THREADS} generator threads (${RUN_S} s per rate):`);
+  let highest = 0;
+  for (const rps of [8000, 12000, 16000, 20000, 24000]) {
+    const r = await measureThreaded(rps);
+    console.log(
+      `  ${rps}/s: achieved ${r.achieved.toFixed(0)}/s, dropped ${r.dropped} (shed ${r.shed}), lag p99 ${f1(r.lagP99)} ms, ${r.cpuUsPerRequest.toFixed(1)} us CPU/request, ${r.corePct.toFixed(0)}% of a core, p50/p99 ${f1(r.p50)}/${f1(r.p99)} ms (server's ${f1(r.serverP50)}/${f1(r.serverP99)}) [load ${load1()}]`,
+    );
+    if (!held(r)) break;
+    highest = rps;
+  }
+  console.log(
+    `highest rate held within 1% with ${THREADS} threads: ${highest || '< 8000'} requests/s [load ${load1()}]`,
+  );
+}
+
 async function table() {
   console.log(
     `load generator benchmark (${RUN_S} s per rate; the server answers after ${SERVER_DELAY_MS} ms)`,
@@ -216,6 +268,7 @@ try {
   console.log(
     `generator: ${allHeld ? 'held' : 'did NOT hold'} ${GOAL_RPS.toLocaleString('en')}/s within 1% on one core in ${ours.filter(held).length} of ${ours.length} rounds, ${oursUs.toFixed(0)} us CPU/request vs autocannon ${anchorUs.toFixed(0)} us (${(oursUs / anchorUs).toFixed(2)}x; goal: held and <= 1x) [load ${load1()}]`,
   );
+  if (ThreadedLoad && process.env.THREADED !== '0') await threaded();
 } finally {
   server.kill('SIGTERM');
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UsageError } from '../errors.js';
 import type { RequestSpec } from '../suite/schema.js';
+import { sharedNow } from './clock.js';
 import { LoadGenerator, type Sample } from './load.js';
 
 let server: Server;
@@ -185,6 +186,26 @@ describe('LoadGenerator', () => {
       front.closeAllConnections();
       await new Promise((resolve) => front.close(resolve));
     }
+  });
+
+  it('stopped at an instant, first sends every request due before it, however late its timers are', async () => {
+    handle = (_req, res) => created(res);
+    const load = orders({ rps: 100 });
+    const at = sharedNow();
+    load.start(at);
+    // The event loop is held for 200 ms: no timer of the generator's can fire meanwhile.
+    const busyUntil = performance.now() + 200;
+    while (performance.now() < busyUntil);
+    const end = sharedNow();
+    const samples = await load.stop(end);
+    // Due at at, at + 10 ms, ... up to before end: 20 or 21 of them, whatever ran late (within the
+    // one request that the two threads' readings of the clock may put on either side of end).
+    const due = Math.ceil((end - at) / 10);
+    expect(samples.length).toBeGreaterThanOrEqual(due - 1);
+    expect(samples.length).toBeLessThanOrEqual(due);
+    expect(samples.every((s) => s.status === 201)).toBe(true);
+    const dueAt = samples.map((s) => s.dueAt).sort((a, b) => a - b);
+    expect((dueAt.at(-1) ?? 0) - (dueAt[0] ?? 0)).toBeCloseTo((samples.length - 1) * 10, 3);
   });
 
   it('fails what exceeds maxInFlight at once and what gets no answer at its timeout', async () => {

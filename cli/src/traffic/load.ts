@@ -11,10 +11,12 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { UsageError } from '../errors.js';
 import { prng } from '../prng.js';
 import type { RequestSpec } from '../suite/schema.js';
+import { localTime } from './clock.js';
+import { Connections, type Sendable } from './connections.js';
 import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
 import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
 
@@ -91,7 +93,7 @@ const NO_HEADERS: Record<string, string> = Object.freeze({});
  * Connections per origin, whatever the load does: enough for 12,000 requests/s answered in 20 ms
  * (or 2,500/s in 100 ms). Sized to maxInFlight instead, a stall opened up to 2,000 connections, and
  * their handshakes then slowed the very service that was catching up; beyond the budget a request
- * waits in the pool's queue, its wait counted from its due time like any other.
+ * waits in the queue of its origin's connections, its wait counted from its due time like any other.
  */
 const CONNECTIONS_PER_ORIGIN = 256;
 
@@ -101,7 +103,7 @@ const retryable = (status: number) => status === 0 || status === 429 || status >
 /** A request of the mix with where it goes. */
 interface Route {
   spec: CompiledRequest;
-  pool: Pool;
+  connections: Connections;
   /** Path prefix of the target's base URL ('' when it has none). */
   prefix: string;
   /** The path, prefixed, when its template is constant. */
@@ -135,10 +137,18 @@ const constant = (template: { text: string }) => !template.text.includes('{{');
  * One request in flight, as undici's dispatch handler: its callbacks fill the sample, and the
  * generator decides at the end of each attempt whether to retry it (the same object) or complete it.
  */
-class Flight implements Dispatcher.DispatchHandler {
-  readonly options: Dispatcher.DispatchOptions;
+class Flight implements Dispatcher.DispatchHandler, Dispatcher.DispatchOptions, Sendable {
+  // The request as undici's dispatch options: the Flight is its own, one object less per request.
+  readonly method: Dispatcher.HttpMethod;
+  readonly path: string;
+  readonly headersTimeout: number;
+  readonly bodyTimeout: number;
+  readonly handler = this;
+  readonly options = this;
+  client: Sendable['client'];
   status = 0;
-  headers: IncomingHttpHeaders | undefined;
+  /** The answer's headers; undefined until its head arrives. */
+  answer: IncomingHttpHeaders | undefined;
   chunks: Buffer[] | undefined;
   /** The answer began but its body did not arrive whole: its status stands, its body is lost. */
   cutOff = false;
@@ -151,26 +161,23 @@ class Flight implements Dispatcher.DispatchHandler {
     readonly route: Route,
     readonly seq: number,
     readonly due: number,
-    readonly path: string,
+    /** The path as rendered, without the target's prefix (what {{request.path}} gives a read-back). */
+    readonly rendered: string,
     readonly body: string | undefined,
-    headers: string[],
+    readonly headers: string[],
     timeoutMs: number,
   ) {
-    this.options = {
-      path: route.prefix + path,
-      method: route.spec.method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    };
+    this.path = route.prefix + rendered;
+    this.method = route.spec.method as Dispatcher.HttpMethod;
+    this.headersTimeout = timeoutMs;
+    this.bodyTimeout = timeoutMs;
   }
 
   onRequestStart(): void {}
 
   onResponseStart(_: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
-    this.headers = headers;
+    this.answer = headers;
   }
 
   onResponseData(_: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -187,7 +194,7 @@ class Flight implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     // Before the answer's head: no answer at all.
-    if (this.headers === undefined) this.status = 0;
+    if (this.answer === undefined) this.status = 0;
     else this.cutOff = true;
     this.generator.ended(this);
   }
@@ -195,7 +202,7 @@ class Flight implements Dispatcher.DispatchHandler {
 
 export class LoadGenerator {
   readonly samples: Sample[] = [];
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, Connections>();
   private readonly routes: Route[];
   private readonly periodMs: number;
   private readonly random: () => number;
@@ -207,6 +214,8 @@ export class LoadGenerator {
   private readonly credit: number[];
   private readonly totalWeight: number;
   private inFlight = 0;
+  /** One string per replica name, shared by its samples (each answer's header is a new string). */
+  private readonly replicas = new Map<string, string>();
   /** Resolves stop() once the last request in flight has ended. */
   private drained: (() => void) | undefined;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -254,11 +263,11 @@ export class LoadGenerator {
       // load as a population of clients would.
       this.pools.set(
         origin,
-        new Pool(origin, {
-          connections: Math.min(this.maxInFlight, CONNECTIONS_PER_ORIGIN),
-          pipelining: 1,
-          maxRequestsPerClient: Math.ceil((opts.rps * share) / 10),
-        }),
+        new Connections(
+          origin,
+          Math.min(this.maxInFlight, CONNECTIONS_PER_ORIGIN),
+          Math.ceil((opts.rps * share) / 10),
+        ),
       );
     }
     this.routes = mix.map((spec, i) => {
@@ -277,7 +286,7 @@ export class LoadGenerator {
           : spec.body.render({ seq: 0, random: this.random });
       return {
         spec,
-        pool: this.pools.get(origin) as Pool,
+        connections: this.pools.get(origin) as Connections,
         prefix,
         path: constant(spec.path) ? spec.path.text : undefined,
         body,
@@ -289,15 +298,35 @@ export class LoadGenerator {
     });
   }
 
-  start(): void {
+  /**
+   * Starts the schedule: request 0 is due now, or at `at` (a sharedNow() reading, which threads
+   * share) when threads split one schedule.
+   */
+  start(at?: number): void {
     this.running = true;
-    this.origin = performance.now();
-    this.epochOrigin = Date.now();
+    if (at === undefined) {
+      this.origin = performance.now();
+      this.epochOrigin = Date.now();
+    } else {
+      this.origin = localTime(at);
+      this.epochOrigin = Date.now() + (this.origin - performance.now());
+    }
     this.tick();
   }
 
-  /** Stops sending and waits for the requests in flight (each bounded by its timeouts and retries). */
-  async stop(): Promise<Sample[]> {
+  /**
+   * Stops sending and waits for the requests in flight (each bounded by its timeouts and retries).
+   * With `at` (a sharedNow() reading), every request due before it is sent first,
+   * however late this call comes: threads that split one schedule end it at the same instant.
+   */
+  async stop(at?: number): Promise<Sample[]> {
+    if (at !== undefined && this.running) {
+      const now = performance.now();
+      // Never before its due time, should `at` be ahead of this thread's clock.
+      const until = Math.min(localTime(at), now);
+      while (this.origin + this.sent * this.periodMs < until)
+        this.launch(this.origin + this.sent++ * this.periodMs, now);
+    }
     this.running = false;
     clearTimeout(this.timer as NodeJS.Timeout);
     clearImmediate(this.timer as NodeJS.Immediate);
@@ -349,6 +378,11 @@ export class LoadGenerator {
       attempts: 0,
       request: index,
       ok: false,
+      // Declared now, so that they are kept in the object itself: added later, they went to a
+      // second array of properties, one more allocation and ~30 bytes more per sample.
+      idempotencyKey: undefined,
+      servedBy: undefined,
+      readBack: undefined,
     };
     if (this.inFlight >= this.maxInFlight) {
       this.complete(sample, due, now);
@@ -373,20 +407,21 @@ export class LoadGenerator {
   private attempt(flight: Flight): void {
     flight.sample.attempts++;
     flight.status = 0;
-    flight.headers = undefined;
+    flight.answer = undefined;
     flight.settled = false;
     flight.cutOff = false;
     if (flight.route.keepsBody) flight.chunks = [];
-    flight.route.pool.dispatch(flight.options, flight);
+    flight.route.connections.send(flight);
   }
 
   /** The end of an attempt: an answer read to its end, or none (refused, reset, timed out). */
   ended(flight: Flight): void {
     const { sample, route } = flight;
+    route.connections.release(flight);
     sample.status = flight.status;
     sample.ok = flight.status !== 0 && route.spec.success(flight.status);
-    const servedBy = flight.headers?.['x-served-by'];
-    if (typeof servedBy === 'string') sample.servedBy = servedBy;
+    const servedBy = flight.answer?.['x-served-by'];
+    if (typeof servedBy === 'string') sample.servedBy = this.replica(servedBy);
     // A request in flight at stop() still gets its retries: stopping ends new ones, not old ones.
     const retries = route.spec.retryable ? this.retries : 0;
     if (!sample.ok && retryable(sample.status) && sample.attempts <= retries) {
@@ -399,6 +434,14 @@ export class LoadGenerator {
     if (--this.inFlight === 0) this.drained?.();
   }
 
+  private replica(name: string): string {
+    const known = this.replicas.get(name);
+    if (known !== undefined) return known;
+    // A service that names something else than a replica there (a request id) must not grow this.
+    if (this.replicas.size < 1000) this.replicas.set(name, name);
+    return name;
+  }
+
   private readBackOf(flight: Flight, readBack: CompiledReadBack): RenderedReadBack {
     // Only the few fields the read-back names are kept, never the whole answer.
     let answer: unknown;
@@ -407,7 +450,8 @@ export class LoadGenerator {
       answerError = "the answer's body was cut off";
     } else if (flight.chunks) {
       try {
-        answer = JSON.parse(Buffer.concat(flight.chunks).toString());
+        const { chunks } = flight;
+        answer = JSON.parse((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString());
       } catch {
         answerError = "the answer's body is not JSON";
       }
@@ -417,14 +461,14 @@ export class LoadGenerator {
       seq: flight.seq,
       random: this.random,
       response: {
-        headers: flight.headers as HeaderValues,
+        headers: flight.answer as HeaderValues,
         body: () => {
           if (answerError) throw new MissingFieldError(answerError);
           return answer;
         },
       },
       request: {
-        path: flight.path,
+        path: flight.rendered,
         body: () => {
           try {
             return JSON.parse(body ?? '');

@@ -1,6 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Sample } from './load.js';
-import { LatencyHistogram, percentile, replicaTraffic, timeline, windowStats } from './stats.js';
+import {
+  decodeSummary,
+  encodeSummary,
+  LatencyHistogram,
+  mergeSummaries,
+  percentile,
+  replicaTraffic,
+  summarise,
+  summaryStats,
+  timeline,
+  windowStats,
+} from './stats.js';
 
 const sample = (dueAt: number, latencyMs: number, status = 201, servedBy?: string): Sample => ({
   dueAt,
@@ -137,5 +148,47 @@ describe('replicaTraffic', () => {
         { second: 0.1, counts: { 'order-service-0': 1, unknown: 1 } },
       ],
     });
+  });
+});
+
+describe('run summaries (what generator threads hand back)', () => {
+  it("merged from encoded parts, give the same figures as the whole run's samples", () => {
+    const next = random(7);
+    // Three threads' runs with different spreads, some failed, retried, shed or unanswered.
+    const parts = [0, 1, 2].map((part) =>
+      Array.from({ length: 3000 + part * 500 }, (_, i) => {
+        const latency = (1 + next() * 40) * (part + 1) + (i % 97 === 0 ? 900 : 0);
+        const status = i % 50 === 0 ? 503 : i % 71 === 0 ? 0 : 201;
+        const s = { ...sample(i, latency, status), lagMs: next() * 3 };
+        return i % 60 === 0 ? { ...s, attempts: 0 } : i % 45 === 0 ? attempts(s, 3) : s;
+      }),
+    );
+    const all = parts.flat();
+    // Across threads as postMessage would: plain data, copied.
+    const merged = mergeSummaries(
+      parts.map((p) => decodeSummary(structuredClone(encodeSummary(summarise(p))))),
+    );
+
+    expect(summaryStats(merged)).toEqual(windowStats(all));
+    expect(merged.requests).toBe(all.length);
+    expect(merged.ok).toBe(all.filter((s) => s.ok).length);
+    expect(merged.retried).toBe(all.filter((s) => s.attempts > 1).length);
+    expect(merged.shed).toBe(all.filter((s) => s.attempts === 0).length);
+    expect(merged.unanswered).toBe(all.filter((s) => s.attempts > 0 && s.status === 0).length);
+    expect(merged.latency.count).toBe(all.length);
+    // Every percentile within the histogram's precision of the exact nearest-rank value.
+    const exact = all.map((s) => s.latencyMs).sort((a, b) => a - b);
+    const lags = all.map((s) => s.lagMs).sort((a, b) => a - b);
+    for (const p of [1, 25, 50, 90, 99, 99.9, 100]) {
+      const want = percentile(exact, p);
+      expect(merged.latency.percentile(p)).toBeGreaterThanOrEqual(want - 0.0005);
+      expect(merged.latency.percentile(p)).toBeLessThanOrEqual(want * (1 + 1 / 1024) + 0.0005);
+      expect(merged.lag.percentile(p)).toBeGreaterThanOrEqual(percentile(lags, p) - 0.0005);
+      expect(merged.lag.percentile(p)).toBeLessThanOrEqual(percentile(lags, p) * (1 + 1 / 1024) + 0.0005);
+    }
+  });
+
+  it('of no samples: zero requests and zero percentiles', () => {
+    expect(summaryStats(mergeSummaries([summarise([]), summarise([])]))).toEqual(windowStats([]));
   });
 });

@@ -2,7 +2,12 @@
 // sorting every latency: latencies are recorded in whole microseconds with 3 significant digits, so
 // a reported percentile is the upper end of the bucket holding the exact nearest-rank value, at most
 // 1/1024 of that value above it (plus under half a microsecond of rounding), never below it.
-import { build, type Histogram } from 'hdr-histogram-js';
+import {
+  build,
+  decodeFromCompressedBase64,
+  encodeIntoCompressedBase64,
+  type Histogram,
+} from 'hdr-histogram-js';
 import type { Sample } from './load.js';
 
 export interface WindowStats {
@@ -38,6 +43,23 @@ export class LatencyHistogram {
     // Beyond an hour a latency is clamped, not a reason to grow (or throw) mid-report.
     autoResize: false,
   });
+
+  /** A histogram that encode() wrote (in another thread): the same counts in the same buckets. */
+  static decode(encoded: string): LatencyHistogram {
+    const histogram = new LatencyHistogram();
+    histogram.histogram.add(decodeFromCompressedBase64(encoded));
+    return histogram;
+  }
+
+  /** Compact text of every bucket's count (HdrHistogram's compressed form), to send to another thread. */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.histogram);
+  }
+
+  /** Adds another histogram's counts, as if its latencies had been recorded here. */
+  add(other: LatencyHistogram): void {
+    this.histogram.add(other.histogram);
+  }
 
   get count(): number {
     return this.histogram.totalCount;
@@ -142,3 +164,89 @@ export function replicaTraffic(
     .map(([index, bucket]) => ({ second: Math.round(index * bucketMs) / 1000, counts: perReplica(bucket) }));
   return { totals, beforeShare, series };
 }
+
+/**
+ * A run in counts and histograms, without its samples: what a generator thread hands back, small
+ * whatever the run's length, and what threads' runs add up to.
+ */
+export interface RunSummary {
+  /** Requests due, sent or not. */
+  requests: number;
+  /** Requests whose last attempt got one of its success statuses. */
+  ok: number;
+  /** Needed more than one attempt. */
+  retried: number;
+  /** Never left: maxInFlight was reached when they were due. */
+  shed: number;
+  /** Left but got no answer (refused, reset, timed out). */
+  unanswered: number;
+  /** Latency from due time, every request's. */
+  latency: LatencyHistogram;
+  /** How late each request's first attempt left after its due time. */
+  lag: LatencyHistogram;
+}
+
+export function summarise(samples: readonly Sample[]): RunSummary {
+  const summary: RunSummary = {
+    requests: samples.length,
+    ok: 0,
+    retried: 0,
+    shed: 0,
+    unanswered: 0,
+    latency: new LatencyHistogram(),
+    lag: new LatencyHistogram(),
+  };
+  for (const sample of samples) {
+    summary.latency.record(sample.latencyMs);
+    summary.lag.record(sample.lagMs);
+    if (sample.ok) summary.ok++;
+    if (sample.attempts > 1) summary.retried++;
+    if (sample.attempts === 0) summary.shed++;
+    else if (sample.status === 0) summary.unanswered++;
+  }
+  return summary;
+}
+
+/** Several runs' summaries as one: counts added, histograms merged bucket by bucket. */
+export function mergeSummaries(parts: readonly RunSummary[]): RunSummary {
+  const merged = summarise([]);
+  for (const part of parts) {
+    merged.requests += part.requests;
+    merged.ok += part.ok;
+    merged.retried += part.retried;
+    merged.shed += part.shed;
+    merged.unanswered += part.unanswered;
+    merged.latency.add(part.latency);
+    merged.lag.add(part.lag);
+  }
+  return merged;
+}
+
+/** A summary's figures, the same as windowStats() gives for the samples it summarises. */
+export function summaryStats(summary: RunSummary): WindowStats {
+  const failures = summary.requests - summary.ok;
+  return {
+    requests: summary.requests,
+    failed: failures,
+    retried: summary.retried,
+    errorRate: summary.requests ? Math.round((failures / summary.requests) * 10_000) / 10_000 : 0,
+    p50Ms: round1(summary.latency.percentile(50)),
+    p95Ms: round1(summary.latency.percentile(95)),
+    p99Ms: round1(summary.latency.percentile(99)),
+  };
+}
+
+/** A summary as plain data that postMessage copies (its histograms encoded). */
+export type EncodedSummary = Omit<RunSummary, 'latency' | 'lag'> & { latency: string; lag: string };
+
+export const encodeSummary = (summary: RunSummary): EncodedSummary => ({
+  ...summary,
+  latency: summary.latency.encode(),
+  lag: summary.lag.encode(),
+});
+
+export const decodeSummary = (encoded: EncodedSummary): RunSummary => ({
+  ...encoded,
+  latency: LatencyHistogram.decode(encoded.latency),
+  lag: LatencyHistogram.decode(encoded.lag),
+});
