@@ -266,7 +266,7 @@ try {
   const anchorUs = median(anchor.map((r) => r.cpuUsPerRequest));
   const allHeld = ours.every(held);
   console.log(
-    `generator: ${allHeld ? 'held' : 'did NOT hold'} ${GOAL_RPS.toLocaleString('en')}/s within 1% on one core in ${ours.filter(held).length} of ${ours.length} rounds, ${oursUs.toFixed(0)} us CPU/request vs autocannon ${anchorUs.toFixed(0)} us (${(oursUs / anchorUs).toFixed(2)}x; goal: held and <= 1x) [load ${load1()}]`,
+    `goal: generator ${allHeld ? 'held' : 'did NOT hold'} ${GOAL_RPS.toLocaleString('en')}/s within 1% on one core in ${ours.filter(held).length} of ${ours.length} rounds, ${oursUs.toFixed(0)} us CPU/request vs autocannon ${anchorUs.toFixed(0)} us (${(oursUs / anchorUs).toFixed(2)}x; goal: held and <= 1x) [load ${load1()}]`,
   );
   if (ThreadedLoad && process.env.THREADED !== '0') await threaded();
 } finally {
