@@ -85,7 +85,7 @@ export interface StartupTimes {
   /** Node.js started the process (performance.timeOrigin), then was ready to load its code. */
   processAt: number | null;
   nodeReadyAt: number | null;
-  /** It said it listens (service-kit's supervised.ts). */
+  /** A server of its own started listening, the last before it was ready (Node.js: its guard tells). */
   listeningAt: number | null;
   /** Its readiness probe first answered 200. */
   readyAt: number | null;
@@ -549,8 +549,10 @@ export class Supervisor {
     this.probe(replica, child, node);
   }
 
-  /** Polls the replica's /readyz: fast while it starts, slower once ready, until it exits. */
-  /** `node`: the replica is Node.js run with the guard, which tells when it listens. */
+  /**
+   * Polls the replica's /readyz: fast while it starts, slower once ready, until it exits. `node`:
+   * a Node.js replica, whose guard tells when it listens (probeNow), polled less often meanwhile.
+   */
   private probe(replica: Replica, child: ChildProcess, node: boolean): void {
     clearTimeout(replica.probe);
     /** A probe in flight: probeNow() does not start a second one beside it, but the next at once. */
