@@ -3,7 +3,24 @@
 // most of a service's start-up; from one file, order-service is ready in about 190 ms instead of
 // 400 ms, and a killed replica's or pod's successor with it (docs/performance.md).
 import { rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
+
+// Node's own modules are loaded with require(), not import: importing one builds its ES module
+// facade, which reads every export, and node:http's include WebSocket, whose getter loads Node's
+// internal undici (a fifth of order-service's start-up on a busy machine). The bundle's CommonJS
+// packages (fastify...) already require() theirs.
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(build) {
+    build.onResolve({ filter: /^[a-z:_/]+$/ }, ({ path, kind }) =>
+      kind === 'import-statement' && isBuiltin(path) ? { path, namespace: 'builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(path)});`,
+    }));
+  },
+};
 
 // A chunk a build no longer writes must not linger beside the new ones.
 rmSync('bundle', { recursive: true, force: true });
@@ -27,5 +44,10 @@ await build({
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },
+  plugins: [builtinsByRequire],
+  // Less text for V8 to scan and parse as each function first runs: about a tenth of a start's CPU.
+  // Names stay as they are, so stack traces still name every function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });

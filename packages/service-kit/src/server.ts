@@ -1,5 +1,6 @@
 // Listening and graceful shutdown: the only place a service touches its process (with supervised.ts).
 import { createServer, type Server } from 'node:http';
+import { flushCompileCache } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
@@ -78,6 +79,10 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
   const backlog = Math.max(511, config.MAX_CONNECTIONS);
   await app.listen({ port: config.PORT, host: config.HOST, backlog });
   supervised = serveSupervisorConnections(app.server);
+  // With NODE_COMPILE_CACHE set, Node writes the code it compiled at exit; a process killed later
+  // (SIGKILL, out of memory) would leave none for its successor. Nothing is written when it started
+  // from the cache.
+  flushCompileCache();
 }
 
 /** A service that cannot start says why in one line (no stack for a bad setting) and exits 1. */

@@ -125,6 +125,22 @@ describe('the local platform', () => {
     expect(seen.at(-1)?.pid).not.toBe(victim?.pid);
     const after = await fetchStatus(controlUrl);
     expect(replicasOf(after, 'order-service')[0]?.restarts).toBe(1);
+    // Its start, step by step, in order: what the platform benchmark breaks a recovery down with.
+    // (The replica's own clock reads its start: allowed 2 ms before the supervisor's reading.)
+    const startup = replicasOf(after, 'order-service')[0]?.startup;
+    const steps = [
+      startup?.killedAt,
+      startup?.spawnedAt,
+      (startup?.processAt ?? Number.NaN) + 2,
+      startup?.nodeReadyAt,
+      startup?.listeningAt,
+      startup?.readyAt,
+      // Its first caller, if one has come yet (callers keep their connections to the other).
+      ...(startup?.firstConnectionAt ? [startup.firstConnectionAt] : []),
+    ];
+    expect(steps.every((at) => Number.isFinite(at))).toBe(true);
+    expect(steps).toEqual([...(steps as number[])].sort((a, b) => a - b));
+    expect(startup?.predecessorExitAt).toBeGreaterThanOrEqual(startup?.killedAt ?? Number.NaN);
     expect(samples.length).toBeGreaterThan(50);
     // Nothing lost to the kill: every order answered by a replica. (On a machine loaded by others a
     // replica may shed load with its own 503; that is the service's admission control, not a

@@ -68,6 +68,29 @@ export interface ReplicaStatus {
   backoffMs: number;
   /** Why it is not ready, from its last probe or exit (null once ready): what `local up` reports. */
   probeError: string | null;
+  /** When the current process got through each step of its start (epoch ms): where a recovery went. */
+  startup: StartupTimes;
+}
+
+/**
+ * Epoch ms of each step from a replica's replacement to its first caller, null until it happens
+ * (or when it cannot be known: a process other than Node.js says nothing of its own start).
+ */
+export interface StartupTimes {
+  /** Its predecessor was killed through the control API (null: it started after an exit, or first). */
+  killedAt: number | null;
+  /** The supervisor saw its predecessor's exit (after the kill: a killed replica is replaced at once). */
+  predecessorExitAt: number | null;
+  spawnedAt: number;
+  /** Node.js started the process (performance.timeOrigin), then was ready to load its code. */
+  processAt: number | null;
+  nodeReadyAt: number | null;
+  /** A server of its own started listening, the last before it was ready (Node.js: its guard tells). */
+  listeningAt: number | null;
+  /** Its readiness probe first answered 200. */
+  readyAt: number | null;
+  /** The first caller's connection went to it. */
+  firstConnectionAt: number | null;
 }
 
 export interface LatencyFault {
@@ -94,6 +117,11 @@ const READY_PROBE_MS = 200;
 const PROBE_FAILURES = 3;
 /** Probe period of a starting replica: readiness is learned within this of its first 200. */
 const STARTING_PROBE_MS = 5;
+/**
+ * The same for a Node.js replica, which is also probed at once whenever it starts listening (its
+ * guard tells): the period only matters for a readiness that comes later than its listening.
+ */
+const STARTING_NODE_PROBE_MS = 50;
 /** Crash-loop back-off (a replica that exits before it was ever ready): doubles up to the cap. */
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
@@ -113,8 +141,17 @@ const MESSAGE = 'chaos-platform:supervisor';
  * from the supervisor, and it reaches end-of-file when the supervisor dies, however it dies (the
  * kernel closes the supervisor's end, SIGKILL included). The replica then shuts itself down the
  * way SIGTERM does, and is forced out if that hangs. Unref'd, so it never keeps a replica alive.
+ * It also tells when Node.js had started (ReplicaStatus.startup) and when a server listens.
  */
 const REPLICA_GUARD = `
+const tell = (message) => process.send?.({ '${MESSAGE}': message.kind, ...message }, undefined, {}, () => {});
+// When Node.js started and was ready for the replica's code: how long a start took before its own code.
+tell({ kind: 'node-ready', processAt: performance.timeOrigin, nodeReadyAt: performance.timeOrigin + performance.now() });
+// Each server that starts listening (Node's own diagnostics channel): probed at once, not at the next period.
+process.getBuiltinModule('node:diagnostics_channel').tracingChannel('net.server.listen').subscribe({
+  start() {}, end() {}, asyncStart() {}, error() {},
+  asyncEnd: () => tell({ kind: 'listening' }),
+});
 const stop = () => {
   process.kill(process.pid, 'SIGTERM');
   setTimeout(() => process.exit(1), ${STOP_GRACE_MS}).unref();
@@ -143,6 +180,10 @@ class Replica {
   /** The readiness probe's keep-alive connection to the current process. */
   pool!: Pool;
   probe: NodeJS.Timeout | undefined;
+  /** Probes the current process now, instead of at its next period. */
+  probeNow: () => void = () => {};
+  /** The current process's start, step by step; `killedAt` is set by a kill before its spawn. */
+  startup: StartupTimes = newStartup(null);
   constructor(
     readonly target: LocalTarget,
     readonly id: string,
@@ -154,6 +195,19 @@ class Replica {
     const child = this.child;
     return !!child && child.exitCode === null && child.signalCode === null && !child.killed;
   }
+}
+
+function newStartup(killedAt: number | null, spawnedAt = Date.now()): StartupTimes {
+  return {
+    killedAt,
+    predecessorExitAt: null,
+    spawnedAt,
+    processAt: null,
+    nodeReadyAt: null,
+    listeningAt: null,
+    readyAt: null,
+    firstConnectionAt: null,
+  };
 }
 
 /** The front URL of a target, as callers and {url:<target>} know it. */
@@ -309,6 +363,7 @@ export class Supervisor {
         startedAt: r.startedAt,
         backoffMs: r.backoffMs,
         probeError: r.probeError,
+        startup: { ...r.startup },
       })),
     }));
     const services = await Promise.all(
@@ -374,7 +429,8 @@ export class Supervisor {
     return join(this.config.dataDir, name);
   }
 
-  private spawn(replica: Replica): void {
+  /** Starts the replica's next process; `killedAt`: its predecessor was killed then (control API). */
+  private spawn(replica: Replica, killedAt: number | null = null): void {
     const { name, run } = replica.target;
     const values = {
       port: replica.port,
@@ -399,6 +455,7 @@ export class Supervisor {
       // What the replica calls itself (our services: in X-Served-By), as a pod does with its name.
       POD_NAME: replica.id,
     };
+    const spawnedAt = Date.now();
     const child = spawn(file, argv, {
       cwd: run.cwd,
       env,
@@ -411,7 +468,16 @@ export class Supervisor {
     child.stdin?.on('error', () => {});
     child.on('message', (message: Record<string, unknown> | null) => {
       if (replica.child !== child) return;
+      if (message?.[MESSAGE] === 'node-ready') {
+        replica.startup.processAt = Number(message.processAt) || null;
+        replica.startup.nodeReadyAt = Number(message.nodeReadyAt) || null;
+      }
       if (message?.[MESSAGE] === 'accepts-connections') replica.acceptsConnections = true;
+      // A server of its own listens: perhaps the one its readiness waits for.
+      if (message?.[MESSAGE] === 'listening' && !replica.ready) {
+        replica.startup.listeningAt = Date.now();
+        replica.probeNow();
+      }
       // A replica that starts shutting down (SIGTERM) says so before its probe would: no new
       // connection is handed to it from then on.
       if (message?.[MESSAGE] !== 'draining' || !replica.ready) return;
@@ -428,24 +494,35 @@ export class Supervisor {
     replica.everReady = false;
     replica.probeError = 'starting';
     replica.restarts++;
-    replica.startedAt = Date.now();
+    replica.startup = newStartup(killedAt, spawnedAt);
+    replica.startedAt = replica.startup.spawnedAt;
     this.recordPids();
     this.changed();
     let gone = false;
+    const startup = replica.startup;
     const onGone = (why: string) => {
       if (gone) return;
       gone = true;
       // Pooled connections to the dead process would fail the next request sent on them.
       void pool.destroy();
       // Already replaced (killed through the control API), or shutting down.
-      if (replica.child !== child) return;
+      if (replica.child !== child) {
+        if (replica.startup.predecessorExitAt === null && replica.startup !== startup)
+          replica.startup.predecessorExitAt = Date.now();
+        return;
+      }
       replica.ready = false;
       replica.probeError = why;
       if (this.stopping) return this.changed();
       // A replica that had been ready crashed: replace it at once, as a ReplicaSet does. One that
       // keeps dying before it is ready is in a crash loop: back off.
       replica.failedStarts = replica.everReady ? 0 : replica.failedStarts + 1;
-      if (replica.failedStarts === 0) return this.spawn(replica);
+      if (replica.failedStarts === 0) {
+        const exitAt = Date.now();
+        this.spawn(replica);
+        replica.startup.predecessorExitAt = exitAt;
+        return;
+      }
       replica.backoffMs = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (replica.failedStarts - 1));
       this.changed();
       // The next try gets a port of its own: the one it failed on may have been taken between
@@ -466,18 +543,27 @@ export class Supervisor {
       process.stderr.write(`supervisor: cannot start ${replica.id}: ${error.message}\n`);
       onGone(`cannot start: ${error.message}`);
     });
-    this.probe(replica, child);
+    this.probe(replica, child, node);
   }
 
-  /** Polls the replica's /readyz: fast while it starts, slower once ready, until it exits. */
-  private probe(replica: Replica, child: ChildProcess): void {
+  /**
+   * Polls the replica's /readyz: fast while it starts, slower once ready, until it exits. `node`:
+   * a Node.js replica, whose guard tells when it listens (probeNow), polled less often meanwhile.
+   */
+  private probe(replica: Replica, child: ChildProcess, node: boolean): void {
     clearTimeout(replica.probe);
+    /** A probe in flight: probeNow() does not start a second one beside it, but the next at once. */
+    let probing = false;
+    let soon = false;
     const again = () => {
       if (this.stopping || replica.child !== child || !replica.alive) return;
-      replica.probe = setTimeout(run, replica.ready ? READY_PROBE_MS : STARTING_PROBE_MS);
+      const period = replica.ready ? READY_PROBE_MS : node ? STARTING_NODE_PROBE_MS : STARTING_PROBE_MS;
+      replica.probe = setTimeout(run, soon ? 0 : period);
+      soon = false;
     };
     /** `why`: what a failed probe met. */
     const settle = (ready: boolean, why = '', definite = true) => {
+      probing = false;
       if (replica.child !== child || !replica.alive) return;
       // A probe that times out on a busy machine is not a verdict: a ready replica leaves rotation
       // after PROBE_FAILURES of those in a row (a kubelet's failureThreshold), at once when it
@@ -486,6 +572,7 @@ export class Supervisor {
       const next = ready || (replica.ready && !definite && replica.probeFailures < PROBE_FAILURES);
       if (next) replica.everReady = true;
       const probeError = next ? null : why;
+      if (next && replica.startup.readyAt === null) replica.startup.readyAt = Date.now();
       if (replica.ready !== next || replica.probeError !== probeError) {
         replica.ready = next;
         replica.probeError = probeError;
@@ -495,6 +582,7 @@ export class Supervisor {
     };
     const path = replica.target.run.readiness ?? DEFAULT_READINESS;
     const run = () => {
+      probing = true;
       replica.pool
         .request({ method: 'GET', path, headersTimeout: 1000, bodyTimeout: 1000 })
         .then(async (res) => {
@@ -511,6 +599,15 @@ export class Supervisor {
         .catch((error: NodeJS.ErrnoException) =>
           settle(false, `GET ${path}: ${error.message}`, error.code === 'ECONNREFUSED'),
         );
+    };
+    replica.probeNow = () => {
+      if (replica.child !== child) return;
+      if (probing) {
+        soon = true;
+        return;
+      }
+      clearTimeout(replica.probe);
+      run();
     };
     run();
   }
@@ -551,6 +648,7 @@ export class Supervisor {
       unavailable(socket, `no ready ${name} replica`);
       return;
     }
+    target.startup.firstConnectionAt ??= Date.now();
     const relay = this.relayOf(name);
     if (relay) {
       relay.relay(socket);
@@ -651,6 +749,7 @@ export class Supervisor {
       const replica = (this.replicas.get(service) ?? []).find((r) => r.id === id);
       if (!replica?.child?.pid || !replica.alive) return send(404, { error: `no live replica ${id}` });
       const pid = replica.child.pid;
+      const killedAt = Date.now();
       // Out of rotation before the signal, so no new request is sent to a dying process.
       replica.ready = false;
       replica.child.kill('SIGKILL');
@@ -658,7 +757,7 @@ export class Supervisor {
       // process (tens of ms): a ReplicaSet replaces a deleted pod without waiting for it to go.
       replica.port = await freePort();
       replica.failedStarts = 0;
-      this.spawn(replica);
+      this.spawn(replica, killedAt);
       return send(200, { killed: replica.id, pid });
     }
     if (req.method === 'POST' && resource === 'latency' && service) {

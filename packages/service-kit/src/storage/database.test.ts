@@ -1,4 +1,5 @@
 import { type AddressInfo, connect, createServer } from 'node:net';
+import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
@@ -144,6 +145,22 @@ describe.each(backends)('%s', (backend) => {
     expect(outcomes.filter((o) => o.taken === 1)).toHaveLength(5);
     expect(outcomes.filter((o) => o.seen < 0)).toEqual([]);
     expect(await db.query('SELECT n FROM counters WHERE id = 1')).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('sqlite', () => {
+  it('opens a store with every migration applied while another process holds its write lock', async () => {
+    store = await openTestDatabase('sqlite', migrations);
+    const writer = new DatabaseSync(join(store.dataDir, 'test.db'));
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      // A replica started beside a busy one: it needs no write to start, so it does not wait for one.
+      const replica = await store.openAnother();
+      expect(await replica.query('SELECT n FROM counters WHERE id = 1')).toEqual([{ n: 5 }]);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
   });
 });
 

@@ -8,6 +8,25 @@ export interface MigrationTarget extends Queryable {
   script(sql: string): Promise<void>;
 }
 
+/**
+ * Whether any migration is not yet recorded, read without the write lock: a replica that starts
+ * beside busy ones, with every migration applied as is usual, does not queue behind their writes.
+ */
+export async function migrationsPending(
+  target: Queryable,
+  migrations: readonly Migration[],
+): Promise<boolean> {
+  let rows: Array<{ id: number }>;
+  try {
+    rows = await target.query<{ id: number }>('SELECT id FROM schema_migrations');
+  } catch {
+    // No schema_migrations yet (a new store); anything else fails again where the lock is held.
+    return true;
+  }
+  const applied = new Set(rows.map((row) => Number(row.id)));
+  return migrations.some((migration) => !applied.has(migration.id));
+}
+
 export async function applyMigrations(
   target: MigrationTarget,
   dialect: Dialect,

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { applyMigrations, type MigrationTarget } from './migrate.js';
+import { applyMigrations, type MigrationTarget, migrationsPending } from './migrate.js';
 import type { Database, Migration, Queryable } from './types.js';
 
 /** Runs async work one piece at a time: one connection cannot hold two interleaved transactions. */
@@ -96,7 +96,8 @@ export async function openSqlite(
   const db = new DatabaseSync(path, { timeout: 5000 });
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   const connection = new Connection(db);
-  await mutex.run(() => connection.transaction(() => applyMigrations(connection, 'sqlite', migrations)));
+  if (await mutex.run(() => migrationsPending(connection, migrations)))
+    await mutex.run(() => connection.transaction(() => applyMigrations(connection, 'sqlite', migrations)));
 
   let closed = false;
   return {
