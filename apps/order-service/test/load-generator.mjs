@@ -1,6 +1,6 @@
 // Test fixture: places orders from its own process, so the test's process stays idle enough to time
 // the probes fairly. Prints one JSON line with what it saw.
-//   node load-generator.mjs <order-service url> capacity <orders> <clients>  closed loop: orders/s
+//   node load-generator.mjs <order-service url> capacity <orders> <clients>  closed loop: orders/s, statuses
 //   node load-generator.mjs <order-service url> open <rate> <seconds>        open loop: statuses
 // Open loop: requests leave on schedule whatever the answers (no coordinated omission).
 import { Agent, request } from 'node:http';
@@ -46,14 +46,17 @@ let result;
 if (mode === 'capacity') {
   const orders = Number(a);
   let next = 0;
-  let failed = 0;
+  const statuses = {};
   const started = performance.now();
   await Promise.all(
     Array.from({ length: Number(b) }, async () => {
-      while (next++ < orders) if ((await place()).status !== 201) failed++;
+      while (next++ < orders) {
+        const { status } = await place();
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
     }),
   );
-  result = { rate: orders / ((performance.now() - started) / 1000), failed };
+  result = { rate: orders / ((performance.now() - started) / 1000), statuses };
 } else {
   const rate = Number(a);
   const total = Math.round(rate * Number(b));
