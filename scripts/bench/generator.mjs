@@ -14,7 +14,7 @@
 //   threads of the process). THREADED=0 leaves it out.
 // Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about three minutes.
 // 127.0.0.1 only. GOAL_ONLY=1 runs only the last. TRAFFIC_DIR=<dir with load.js> measures another build of the generator (one that
-// takes a mix).
+// takes a mix). BENCH_PORT=<port> puts the server on that port (default: any free one).
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,7 +58,7 @@ const server = createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+server.listen(${Number(process.env.BENCH_PORT ?? 0)}, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 process.on('SIGTERM', () => process.exit(0));`;
 
 const server = spawn(process.execPath, ['--input-type=module', '-e', SERVER], {
