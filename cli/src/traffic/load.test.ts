@@ -70,11 +70,11 @@ describe('LoadGenerator', () => {
     await sleep(500);
     const elapsed = performance.now() - startedHr;
     const samples = (await load.stop()).sort((a, b) => a.dueAt - b.dueAt);
-    // None sent before it was due (request i is due at i * 20 ms); the last may still wait for a
-    // timer that a busy machine runs late.
+    // None sent before it was due (request i is due at i * 20 ms); the last few may still wait for
+    // a tick that a busy machine runs late (up to 100 ms was seen at load 20).
     const due = Math.floor(elapsed / 20) + 1;
     expect(samples.length).toBeLessThanOrEqual(due);
-    expect(samples.length).toBeGreaterThanOrEqual(due - 3);
+    expect(samples.length).toBeGreaterThanOrEqual(due - 6);
     // Request 0 is due at start (within start()'s own call: a pause of the test's process between
     // two clock readings is not the generator's lateness); each next one a period (20 ms) later.
     expect(samples[0]?.dueAt).toBeGreaterThanOrEqual(started);
