@@ -317,14 +317,14 @@ function stepsOf(startups) {
 
 /**
  * Inside the service's own start (the step 'ready for code -> listening'), from `count` bare spawns
- * of the bundle with a timing hook (start-steps-hook.mjs): medians of each step.
+ * of the bundle with a timing hook (scripts/start-steps-hook.mjs): medians of each step.
  */
 async function serviceSteps(env, count = 6) {
   const runs = [];
   for (let i = 0; i < count; i++) {
     const child = spawn(
       process.execPath,
-      ['--import', join(import.meta.dirname, 'start-steps-hook.mjs'), replicaEntry('order-service')],
+      ['--import', join(import.meta.dirname, '..', 'start-steps-hook.mjs'), replicaEntry('order-service')],
       {
         cwd: root,
         env: { PATH: process.env.PATH, ...env, PORT: String(await port()) },

@@ -1,5 +1,7 @@
 // The probes' own listener (PROBE_PORT): it answers /healthz, /readyz and /metrics while the
-// service's port is full, and serves nothing else.
+// service's port is full, and serves nothing else. And the service port: shared by the process's
+// own acceptors (SO_REUSEPORT), never with another process.
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -38,4 +40,32 @@ describe('the probe port', () => {
       for (const socket of sockets) socket.destroy();
     }
   });
+
+  it('refuses to start on a port another instance holds, though its own acceptors share it', async () => {
+    const first = await startService('inventory-service', {
+      DATA_DIR: tempDir('inventory'),
+      POD_NAME: 'first',
+    });
+    const second = startService(
+      'inventory-service',
+      { DATA_DIR: tempDir('inventory'), POD_NAME: 'second' },
+      first.port,
+    );
+    await expect(second).rejects.toThrow(/cannot start: listen EADDRINUSE/);
+    // Every new connection still reaches the first instance.
+    for (let i = 0; i < 20; i++) expect(await servedBy(first.port)).toBe('first');
+  });
 });
+
+/** Who answers GET /healthz on a new connection. */
+function servedBy(port: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.headers['x-served-by'] as string | undefined);
+    });
+    req.once('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.once('error', reject);
+    req.end();
+  });
+}

@@ -49,7 +49,8 @@ export const baseConfigProperties = {
    * a request shed sooner would have met the SLO (100 ms shed 10-33% of 64 steady clients, whose
    * queue of 32 waits 32 / rate), one admitted later would miss it anyway. Well inside callers'
    * per-attempt timeout (DOWNSTREAM_TIMEOUT_MS, 3 s): a queued inventory call is answered or shed
-   * before order-service gives up on it.
+   * before order-service gives up on it. While requests are refused outright (a flood), the wait is
+   * at most 100 ms (load-shedding.ts).
    */
   ADMISSION_MAX_QUEUE_WAIT_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 500 }),
   /** A client must finish sending its headers within this, or its connection is closed (slowloris). */

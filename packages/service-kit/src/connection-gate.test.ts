@@ -54,7 +54,7 @@ const hold = (port: number) =>
   });
 
 describe('the connection gate', () => {
-  it('answers 503 problem+json with Retry-After, unparsed, while the process is past its budget', async () => {
+  it('answers 503 problem+json with Retry-After, before the framework, while the process is past its budget', async () => {
     let refusal: string | undefined = 'queueFull';
     const { server, parsed } = gated({ refusal: () => refusal });
     const port = await listen(server);
@@ -64,7 +64,6 @@ describe('the connection gate', () => {
       'content-type': 'application/problem+json',
       'retry-after': '2',
       'x-served-by': 'replica-0',
-      connection: 'close',
     });
     expect(JSON.parse(refused.body)).toMatchObject({
       status: 503,
@@ -76,7 +75,7 @@ describe('the connection gate', () => {
     expect(parsed).toEqual(['/orders']);
   });
 
-  it('sheds a request on a kept-alive connection before the framework, and closes it; probes pass', async () => {
+  it('sheds a request on a kept-alive connection before the framework, then holds the connection unread', async () => {
     let refusal: string | undefined;
     const { server, parsed } = gated({ refusal: () => refusal });
     const port = await listen(server);
@@ -94,8 +93,16 @@ describe('the connection gate', () => {
       expect(await send('/orders')).toEqual({ status: 200, connection: 'keep-alive' });
       refusal = 'eventLoopDelay';
       expect(await send('/healthz')).toEqual({ status: 200, connection: 'keep-alive' });
-      expect(await send('/orders')).toEqual({ status: 503, connection: 'close' });
+      expect(await send('/orders')).toEqual({ status: 503, connection: 'keep-alive' });
       expect(parsed).toEqual(['/orders', '/healthz']);
+      // The connection is kept, but not read for at least half the Retry-After (2 s): a client that
+      // retries at once is not heard sooner, though the process would now take its request.
+      refusal = undefined;
+      const retried = send('/orders');
+      const early = await Promise.race([retried, new Promise((r) => setTimeout(() => r('unanswered'), 500))]);
+      expect(early).toBe('unanswered');
+      expect(await retried).toEqual({ status: 200, connection: 'keep-alive' });
+      expect(parsed).toEqual(['/orders', '/healthz', '/orders']);
     } finally {
       agent.destroy();
     }

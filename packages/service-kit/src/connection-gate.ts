@@ -1,27 +1,26 @@
 // Connections and requests, before the framework sees them. Every connection counts against
 // MAX_CONNECTIONS, those chaosctl's supervisor hands over too (they never pass through accept(),
-// where Node's own maxConnections applies). While the process is past its budget, a new connection
-// is answered 503 and closed unread, and a request on a kept-alive one gets a canned 503 before any
-// hook, route or serializer runs, and its connection closed: running the framework only to shed a
-// request is the work a flood drowns a process in, and a flood's kept-alive connections, always
-// ready, would be read before any newcomer's (measured: scripts/bench/flood.mjs). Probes have a listener of their own (server.ts), which this never touches;
-// on this one their paths pass.
+// where Node's own maxConnections applies). While the process is past its budget, a request gets a
+// canned 503 before any hook, route or serializer runs (running the framework only to shed it is
+// the work a flood drowns a process in), and its connection is kept but not read for about the
+// Retry-After: a client that retries at once is not heard before then. Closing it instead made a
+// flood reconnect (accept, a socket, a parser for every request) and answering at once let it send
+// again at once; either way every event-loop turn went through the whole flood, and an admitted
+// request, which needs several turns, took seconds (measured: scripts/bench/flood.mjs). Probes have
+// a listener of their own (server.ts), which this never touches; on this one their paths pass.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBLEM_CONTENT_TYPE, type ProblemInit, problemBody, rawProblem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemInit, problemBody } from './problem.js';
 
 export interface ConnectionGateOptions {
   maxConnections: number;
-  /** Why new connections and requests are refused now (the process is past its budget), or undefined. */
+  /** Why requests are refused now (the process is past its budget), or undefined. */
   refusal: () => string | undefined;
   /** Paths never refused here (the probes, the scrape). */
   exempt: ReadonlySet<string>;
   retryAfterSeconds: number;
   servedBy: () => string;
 }
-
-/** A refused connection's answer may take this long to be read before the socket is destroyed. */
-const LINGER_MS = 1000;
 
 type ConnectionListener = (socket: Socket) => void;
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -34,11 +33,6 @@ export function gateConnections(server: Server, opts: ConnectionGateOptions): vo
   server.on('connection', (socket: Socket) => {
     if (open >= opts.maxConnections) {
       socket.destroy();
-      return;
-    }
-    const reason = opts.refusal();
-    if (reason !== undefined) {
-      refuse(socket, reason, opts);
       return;
     }
     open++;
@@ -62,13 +56,13 @@ export function gateConnections(server: Server, opts: ConnectionGateOptions): vo
       'content-type': PROBLEM_CONTENT_TYPE,
       'content-length': Buffer.byteLength(body),
       'x-served-by': opts.servedBy(),
-      connection: 'close',
     });
     res.end(body);
+    holdBack(req, res, opts.retryAfterSeconds);
   });
 }
 
-/** The answer to what is shed here: the admission's 503 (load-shedding.ts), said before parsing. */
+/** The answer to what is shed here: the admission's 503 (load-shedding.ts), said before the framework. */
 const shedProblem = (reason: string, retryAfterSeconds: number): ProblemInit => ({
   status: 503,
   title: 'Service Unavailable',
@@ -77,10 +71,19 @@ const shedProblem = (reason: string, retryAfterSeconds: number): ProblemInit => 
   headers: { 'retry-after': String(retryAfterSeconds) },
 });
 
-function refuse(socket: Socket, reason: string, opts: ConnectionGateOptions): void {
-  socket.on('error', () => {});
-  // Read and dropped, not parsed: closing with unread bytes would reset the answer away.
-  socket.resume();
-  socket.end(rawProblem(shedProblem(reason, opts.retryAfterSeconds), opts.servedBy()));
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+/**
+ * Stops reading the connection once the shed request's body is read and its answer written, for
+ * Retry-After (spread over half to one and a half of it, so that a flood shed at once is not heard
+ * again at once). Pausing earlier would not hold: reading the body resumes the socket.
+ */
+function holdBack(req: IncomingMessage, res: ServerResponse, retryAfterSeconds: number): void {
+  const socket = req.socket;
+  let pending = 2;
+  const pause = () => {
+    if (--pending > 0) return;
+    socket.pause();
+    setTimeout(() => socket.resume(), retryAfterSeconds * 1000 * (0.5 + Math.random())).unref();
+  };
+  req.once('end', pause);
+  res.once('finish', pause);
 }

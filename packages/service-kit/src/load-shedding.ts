@@ -28,18 +28,24 @@ type ShedReason = 'eventLoopDelay' | 'heapUsedBytes' | 'queueFull' | 'queueTimeo
 const SAMPLE_INTERVAL_MS = 500;
 /** How long after a refusal the process still counts as saturated (LoadState.saturated). */
 const SHED_MEMORY_MS = 1000;
+/**
+ * The queue wait while requests are refused outright (pressure, a full queue) or were within
+ * SHED_MEMORY_MS: then the queue stands because more arrive than the process can take, and waiting
+ * maxQueueWaitMs would only add it to every admitted request's latency (a flood's witness: p99 from
+ * about 2 s to under 0.5 s, scripts/bench/flood.mjs). Steady clients that merely outnumber the slots
+ * are never refused, and keep the configured wait.
+ */
+const SATURATED_QUEUE_WAIT_MS = 100;
 
 /** Counts requests in flight and hands freed slots to waiters in arrival order. */
 class Admission {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(
-    private readonly opts: Pick<LoadSheddingOptions, 'maxInFlight' | 'maxQueue' | 'maxQueueWaitMs'>,
-  ) {}
+  constructor(private readonly opts: Pick<LoadSheddingOptions, 'maxInFlight' | 'maxQueue'>) {}
 
   /** A slot now, a slot within the wait limit, or the reason there is none. */
-  enter(): 'admitted' | 'queueFull' | Promise<'admitted' | 'queueTimeout'> {
+  enter(waitMs: number): 'admitted' | 'queueFull' | Promise<'admitted' | 'queueTimeout'> {
     if (this.inFlight < this.opts.maxInFlight) {
       this.inFlight++;
       return 'admitted';
@@ -55,7 +61,7 @@ class Admission {
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(admit), 1);
         resolve('queueTimeout');
-      }, this.opts.maxQueueWaitMs);
+      }, waitMs);
       this.waiting.push(admit);
     });
   }
@@ -114,7 +120,7 @@ export interface LoadState {
    */
   saturated(): boolean;
   /**
-   * Why a new connection or request is refused before the framework sees it (connection-gate.ts),
+   * Why a request is refused before the framework sees it (connection-gate.ts),
    * counted as shed, or undefined: past its budget (pressure, or a full admission queue) the
    * process would only run its hooks and routes to shed it.
    */
@@ -155,9 +161,12 @@ export async function registerLoadShedding(
   const pressure = pressureSampler(app, opts);
 
   let lastShedAt = Number.NEGATIVE_INFINITY;
+  let lastRefusedAt = Number.NEGATIVE_INFINITY;
   const count = (reason: ShedReason | string) => {
     shed.inc({ reason });
     lastShedAt = performance.now();
+    // A queue timeout alone does not shorten the wait: that would shed more by timing out more.
+    if (reason !== 'queueTimeout') lastRefusedAt = lastShedAt;
   };
   const refuse = (reply: FastifyReply, reason: ShedReason, detail: string) => {
     count(reason);
@@ -181,10 +190,14 @@ export async function registerLoadShedding(
       if (exchange.state === 'admitted') admission.leave();
       exchange.state = 'closed';
     });
-    const outcome = await admission.enter();
+    const waitMs =
+      performance.now() - lastRefusedAt < SHED_MEMORY_MS
+        ? Math.min(SATURATED_QUEUE_WAIT_MS, opts.maxQueueWaitMs)
+        : opts.maxQueueWaitMs;
+    const outcome = await admission.enter(waitMs);
     if (outcome === 'queueFull') return refuse(reply, outcome, 'too many requests waiting; retry later');
     if (outcome === 'queueTimeout') {
-      return refuse(reply, outcome, `no capacity within ${opts.maxQueueWaitMs} ms; retry later`);
+      return refuse(reply, outcome, `no capacity within ${waitMs} ms; retry later`);
     }
     if (exchange.state === 'closed') admission.leave();
     else exchange.state = 'admitted';

@@ -1,9 +1,10 @@
 // Listening and graceful shutdown: the only place a service touches its process (with supervised.ts).
 import { createServer, type Server } from 'node:http';
 import { flushCompileCache } from 'node:module';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import type { BaseConfig } from './config.js';
 import { PROBE_PATHS } from './health.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
@@ -20,6 +21,15 @@ export interface StartOptions {
 
 /** The kubelet and Prometheus need a handful at most; the listener is no way around MAX_CONNECTIONS. */
 const PROBE_MAX_CONNECTIONS = 64;
+
+/**
+ * Listening sockets on the service port (SO_REUSEPORT), all feeding the one HTTP server. libuv
+ * accepts one connection per listening socket per event-loop turn (libuv/libuv#3696, 1.45), and
+ * under a flood a turn goes through every ready connection: one socket took ~1,500 turns, seconds,
+ * to take in the connections a flood had queued, while a newcomer waited behind them (measured:
+ * scripts/bench/flood.mjs, accepted p99 ~2-3 s with one, ~0.2-0.4 s with 64).
+ */
+const ACCEPTORS = 64;
 
 /** Where the probe listener listens: PROBE_PORT, else PORT + 1000 (any free port with PORT 0). */
 export const probePort = (config: Pick<BaseConfig, 'PORT' | 'PROBE_PORT'>) =>
@@ -50,6 +60,7 @@ function probeServer(app: FastifyInstance): Server {
  */
 export async function startServer(app: FastifyInstance, { config, onShutdown }: StartOptions): Promise<void> {
   let supervised: Supervised | undefined;
+  const acceptors: NetServer[] = [];
   const probes = probeServer(app);
   closeWithGrace(
     { delay: config.SHUTDOWN_TIMEOUT_MS, logger: { error: (message) => app.log.error(message) } },
@@ -59,6 +70,7 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
       app.lifecycle.shuttingDown = true;
       supervised?.draining();
       if (config.SHUTDOWN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DELAY_MS);
+      for (const acceptor of acceptors) acceptor.close();
       await app.close();
       probes.closeAllConnections();
       probes.close();
@@ -77,12 +89,42 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
   // that would hold every newcomer back as well: room for as many as the process would take, at
   // least Node's default of 511 (the kernel caps it at net.core.somaxconn).
   const backlog = Math.max(511, config.MAX_CONNECTIONS);
-  await app.listen({ port: config.PORT, host: config.HOST, backlog });
+  // reusePort (Node 22.12) is passed on to server.listen(), though Fastify's types do not list it.
+  const listen = { port: config.PORT, host: config.HOST, backlog, reusePort: true };
+  await portIsFree(config.PORT, config.HOST);
+  await app.listen(listen as FastifyListenOptions);
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  for (let i = 1; i < ACCEPTORS; i++) {
+    const acceptor = createNetServer((socket) => app.server.emit('connection', socket));
+    acceptors.push(acceptor);
+    await new Promise<void>((resolve, reject) => {
+      acceptor.once('error', reject);
+      acceptor.listen({ ...listen, port }, resolve);
+    });
+    acceptor.on('error', (error) => app.log.error({ err: error }, 'acceptor error'));
+  }
   supervised = serveSupervisorConnections(app.server);
   // With NODE_COMPILE_CACHE set, Node writes the code it compiled at exit; a process killed later
   // (SIGKILL, out of memory) would leave none for its successor. Nothing is written when it started
   // from the cache.
   flushCompileCache();
+}
+
+/**
+ * Fails with EADDRINUSE when another process holds the port. With SO_REUSEPORT alone, a second
+ * instance of a service (same user, same port: `npm run platform` twice) would silently share the
+ * port and take half its connections; a socket bound without it is refused while any other holds
+ * the port. (Two instances starting in the same instant can still both pass.)
+ */
+async function portIsFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const check = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    check.once('error', reject);
+    check.listen({ port, host, exclusive: true }, resolve);
+  });
+  await new Promise((resolve) => check.close(resolve));
 }
 
 /** A service that cannot start says why in one line (no stack for a bad setting) and exits 1. */

@@ -222,6 +222,10 @@ describe('createServiceApp', () => {
     const timedOut = await queued;
     expect(timedOut.statusCode).toBe(503);
     expect(timedOut.json().detail).toMatch(/within 200 ms/);
+    // Queued within a second of a refusal (the full queue above), a request waits 100 ms at most.
+    const shortWait = await app.inject('/hold');
+    expect(shortWait.statusCode).toBe(503);
+    expect(shortWait.json().detail).toMatch(/within 100 ms/);
 
     // A freed slot goes to the next waiter.
     const next = start('/hold');
@@ -236,7 +240,7 @@ describe('createServiceApp', () => {
 
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toMatch(/http_load_shed_total\{reason="queueFull"\} 1/);
-    expect(metrics).toMatch(/http_load_shed_total\{reason="queueTimeout"\} 1/);
+    expect(metrics).toMatch(/http_load_shed_total\{reason="queueTimeout"\} 2/);
     expect(metrics).toMatch(/http_requests_in_flight 0/);
   });
 
