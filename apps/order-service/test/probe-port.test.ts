@@ -1,11 +1,14 @@
 // The probes' own listener (PROBE_PORT): it answers /healthz, /readyz and /metrics while the
 // service's port is full, and serves nothing else. And the service port: shared by the process's
 // own acceptors (SO_REUSEPORT), never with another process.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { freePort, http, startService, stopAll, tempDir } from './platform.js';
+import { freePort, http, repoRoot, startService, stopAll, tempDir } from './platform.js';
 
 afterEach(stopAll);
 
@@ -46,12 +49,25 @@ describe('the probe port', () => {
       DATA_DIR: tempDir('inventory'),
       POD_NAME: 'first',
     });
-    const second = startService(
-      'inventory-service',
-      { DATA_DIR: tempDir('inventory'), POD_NAME: 'second' },
-      first.port,
-    );
-    await expect(second).rejects.toThrow(/cannot start: listen EADDRINUSE/);
+    // Its readiness would be answered by the first, so the second is watched until it exits.
+    const second = spawn(process.execPath, [join(repoRoot, 'apps/inventory-service/dist/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        HOST: '127.0.0.1',
+        PORT: String(first.port),
+        PROBE_PORT: '0',
+        DATA_DIR: tempDir('inventory'),
+        POD_NAME: 'second',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    second.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const timer = setTimeout(() => second.kill('SIGKILL'), 10_000);
+    const [code] = await once(second, 'exit');
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cannot start: listen EADDRINUSE/);
     // Every new connection still reaches the first instance.
     for (let i = 0; i < 20; i++) expect(await servedBy(first.port)).toBe('first');
   });
