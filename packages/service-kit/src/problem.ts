@@ -191,9 +191,9 @@ export function answerClientError(
 
 /**
  * A problem as a whole HTTP/1.1 response that closes the connection, for a socket no HTTP parser
- * answers on: one the parser gave up on, or one shed before it was parsed (connection-gate.ts).
+ * answers on: one the parser gave up on.
  */
-export function rawProblem(problem: ProblemInit, servedBy: string): string {
+function rawProblem(problem: ProblemInit, servedBy: string): string {
   const body = JSON.stringify(problemBody(problem));
   const headers = Object.entries(problem.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`);
   return (
