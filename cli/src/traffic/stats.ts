@@ -90,14 +90,24 @@ function statsOf(samples: readonly Sample[], histogram: LatencyHistogram): Windo
     if (failed(sample)) failures++;
     if (sample.attempts > 1) retried++;
   }
+  return figures(samples.length, failures, retried, histogram);
+}
+
+/** The figures of `requests` requests, `failures` of them failed, their latencies in `latency`. */
+function figures(
+  requests: number,
+  failures: number,
+  retried: number,
+  latency: LatencyHistogram,
+): WindowStats {
   return {
-    requests: samples.length,
+    requests,
     failed: failures,
     retried,
-    errorRate: samples.length ? Math.round((failures / samples.length) * 10_000) / 10_000 : 0,
-    p50Ms: round1(histogram.percentile(50)),
-    p95Ms: round1(histogram.percentile(95)),
-    p99Ms: round1(histogram.percentile(99)),
+    errorRate: requests ? Math.round((failures / requests) * 10_000) / 10_000 : 0,
+    p50Ms: round1(latency.percentile(50)),
+    p95Ms: round1(latency.percentile(95)),
+    p99Ms: round1(latency.percentile(99)),
   };
 }
 
@@ -223,18 +233,8 @@ export function mergeSummaries(parts: readonly RunSummary[]): RunSummary {
 }
 
 /** A summary's figures, the same as windowStats() gives for the samples it summarises. */
-export function summaryStats(summary: RunSummary): WindowStats {
-  const failures = summary.requests - summary.ok;
-  return {
-    requests: summary.requests,
-    failed: failures,
-    retried: summary.retried,
-    errorRate: summary.requests ? Math.round((failures / summary.requests) * 10_000) / 10_000 : 0,
-    p50Ms: round1(summary.latency.percentile(50)),
-    p95Ms: round1(summary.latency.percentile(95)),
-    p99Ms: round1(summary.latency.percentile(99)),
-  };
-}
+export const summaryStats = (summary: RunSummary): WindowStats =>
+  figures(summary.requests, summary.requests - summary.ok, summary.retried, summary.latency);
 
 /** A summary as plain data that postMessage copies (its histograms encoded). */
 export type EncodedSummary = Omit<RunSummary, 'latency' | 'lag'> & { latency: string; lag: string };
