@@ -162,7 +162,7 @@ export async function registerLoadShedding(
 
   let lastShedAt = Number.NEGATIVE_INFINITY;
   let lastRefusedAt = Number.NEGATIVE_INFINITY;
-  const count = (reason: ShedReason | string) => {
+  const count = (reason: ShedReason) => {
     shed.inc({ reason });
     lastShedAt = performance.now();
     // A queue timeout alone does not shorten the wait: that would shed more by timing out more.
