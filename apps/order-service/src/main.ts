@@ -15,7 +15,8 @@ const downstream = (config: Config, log: Logger, name: string, baseUrl: string) 
   new Downstream({
     name,
     baseUrl,
-    logger: log.child({ downstream: name }),
+    // Its log lines name the downstream themselves (a child binding would repeat the key).
+    logger: log,
     timeoutMs: config.DOWNSTREAM_TIMEOUT_MS,
     retries: config.DOWNSTREAM_RETRIES,
     retryBaseDelayMs: config.DOWNSTREAM_RETRY_BASE_DELAY_MS,
