@@ -296,8 +296,10 @@ describe('run-all against the double: a pod-kill, then a minute of CPU stress th
 
   it('cpu-stress: the PromQL abort fired and the burners were removed within seconds, not after 60 s', () => {
     expect(burned?.abort?.condition).toBe(ABORT_NAME);
-    // Both pods' containers saturated, as Prometheus scraped the gauge.
-    expect(burned?.abort?.detail).toMatch(/^true for \d+ ms: \{\} 2$/);
+    // One or both pods' containers saturated, as Prometheus scraped the gauge: the condition holds
+    // from the first burner on, and on a loaded machine the second may start more than 1 s later
+    // (a CI run saw the abort fire at 1). That both were injected is the summary's line below.
+    expect(burned?.abort?.detail).toMatch(/^true for \d+ ms: \{\} [12]$/);
     expect(burned?.error).toMatch(new RegExp(`^aborted by ${ABORT_NAME.replace(/[()]/g, '\\$&')}: `));
     expect(burned?.fault.summary).toMatch(/^2 burners in files-\S+\/lighttpd, files-\S+\/lighttpd$/);
     const injectedAt = Date.parse(burned?.fault.injectedAt ?? '');
