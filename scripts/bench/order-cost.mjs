@@ -6,7 +6,8 @@
 //   whose text writes, with a CommandComplete count above 0): what PostgreSQL flushes to its WAL.
 // Places COST_ORDERS (1000) orders from COST_CLIENTS (8) clients, waits until the outbox has
 // delivered their notifications (the counts stand still for 2 s, at most 30 s), and prints per
-// service and in all: round trips and write commits per order, and the connections each opened.
+// service and in all: round trips and write commits per order, and the connections each opened;
+// and the WAL PostgreSQL wrote per order (the whole server's: anything else writing to it counts too).
 // The outbox's idle polls (two reads per 500 ms) are counted too. Run after `npm run build`:
 // `node scripts/bench/order-cost.mjs`. Skipped with a line when PostgreSQL is unreachable.
 // BENCH_ROOT=<dir> counts another built checkout's services (before/after figures).
@@ -166,6 +167,12 @@ try {
     INVENTORY_URL: `http://127.0.0.1:${ports['inventory-service']}`,
     NOTIFICATION_URL: `http://127.0.0.1:${ports['notification-service']}`,
   });
+  const walPosition = () =>
+    withAdmin((client) => client.query('SELECT pg_current_wal_lsn()::text AS lsn')).then(({ rows }) => {
+      const [high, low] = rows[0].lsn.split('/');
+      return Number.parseInt(high, 16) * 2 ** 32 + Number.parseInt(low, 16);
+    });
+  const walBefore = await walPosition();
   const before = snapshot();
   const pool = new Pool(`http://127.0.0.1:${ports['order-service']}`, { connections: CLIENTS });
   let placed = 0;
@@ -202,6 +209,7 @@ try {
     last = now;
   }
   const after = snapshot();
+  const walBytes = (await walPosition()) - walBefore;
   console.log(
     `order cost on PostgreSQL: ${placed} orders placed (${failed} failed) from ${CLIENTS} clients in ${seconds.toFixed(1)} s, outbox drained`,
   );
@@ -215,7 +223,7 @@ try {
     );
   }
   console.log(
-    `  ${'all three'.padEnd(22)} round trips ${(total.roundTrips / placed).toFixed(2).padStart(6)}/order   write commits ${(total.writeCommits / placed).toFixed(2).padStart(5)}/order`,
+    `  ${'all three'.padEnd(22)} round trips ${(total.roundTrips / placed).toFixed(2).padStart(6)}/order   write commits ${(total.writeCommits / placed).toFixed(2).padStart(5)}/order   WAL ${(walBytes / placed).toFixed(0)} bytes/order`,
   );
 } finally {
   await Promise.all(

@@ -36,4 +36,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at_ms);
     `,
   },
+  {
+    id: 2,
+    name: 'partial pending and due indexes',
+    // Only pending orders and undelivered messages are ever looked up by these (the pending timeout's
+    // scan, the outbox's claim and backlog), and most rows soon stop being either. Indexed whole, each
+    // confirmed order and each delivered message wrote an index entry more, and both indexes grew with
+    // every order ever placed; now a row leaves its index when it stops being pending or due.
+    up: `
+      DROP INDEX orders_pending;
+      CREATE INDEX orders_pending ON orders (updated_at_ms) WHERE status = 'pending';
+      DROP INDEX outbox_due;
+      CREATE INDEX outbox_due ON outbox (next_attempt_at_ms) WHERE delivered_at IS NULL;
+    `,
+  },
 ];

@@ -97,4 +97,21 @@ describe.each(backends)('OrdersStore on %s', (backend) => {
     });
     expect(await orders.undelivered()).toEqual([{ kind: 'release', count: 1 }]);
   });
+
+  it('keeps finding pending orders and due messages written before the partial indexes (migration 2)', async () => {
+    let now = 7_000_000;
+    store = await openTestDatabase(backend, migrations.slice(0, 1));
+    const before = new OrdersStore(store.db, () => now);
+    const stale = await before.createPending(request, 'old-pending');
+    const confirmed = await before.createPending(request, 'old-confirmed');
+    await before.confirm(confirmed.order);
+    now += 10_000;
+    const after = new OrdersStore(await store.openAnother(migrations), () => now);
+    expect(await after.stalePending(5_000, 10)).toEqual([stale.order.id]);
+    expect(await after.undelivered()).toEqual([{ kind: 'notify', count: 1 }]);
+    const [message] = await after.claimDue(10, 60_000);
+    expect(message?.order_id).toBe(confirmed.order.id);
+    await after.deliveredAll(message ? [message] : []);
+    expect(await after.undelivered()).toEqual([]);
+  });
 });
