@@ -58,7 +58,7 @@ function exchanges(host: string) {
       bodiless: method === 'HEAD',
       keepsBody: extra.keepsBody ?? true,
       onHead: (status, headers) => Object.assign(outcome, { status, headers }),
-      onBody: (chunk) => chunks.push(chunk),
+      onBody: (chunk) => chunks.push(Buffer.from(chunk)),
       onEnd: () => ended.push({ ...outcome, body: Buffer.concat(chunks).toString() }),
       onError: (error) =>
         ended.push({ ...outcome, error: (error as NodeJS.ErrnoException).code ?? error.message }),

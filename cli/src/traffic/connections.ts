@@ -33,6 +33,7 @@ export class Connections implements ConnectionPool {
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port || (secure ? 443 : 80)),
       secure,
+      readBuffer: Buffer.allocUnsafe(65_536),
     };
   }
 

@@ -5,7 +5,7 @@
 // validation, its own timers and events) that cost the generator about a third more CPU per request
 // than autocannon; this is the part of it the generator uses.
 import { connect, isIP, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import { HTTPParser } from 'http-parser-js';
 
 /** One request and what becomes of its answer; a Connection calls exactly one of onEnd and onError. */
@@ -20,6 +20,7 @@ export interface Exchange {
   readonly keepsBody: boolean;
   /** The answer's status and headers, flat as they came: name, value, name, value. */
   onHead(status: number, headers: string[]): void;
+  /** A piece of the body, valid during the call only (the read buffer is reused): copy what is kept. */
   onBody(chunk: Buffer): void;
   /** The answer arrived whole. */
   onEnd(): void;
@@ -33,6 +34,11 @@ export interface Endpoint {
   port: number;
   /** https: TLS, the server's certificate checked as undici and fetch() check it. */
   secure: boolean;
+  /**
+   * What sockets read into, shared: each read is parsed before the next (one thread), so no socket
+   * allocates a Buffer nor runs a stream's machinery per read.
+   */
+  readBuffer: Buffer;
 }
 
 /** What a connection tells its origin's pool. */
@@ -102,12 +108,21 @@ export class Connection {
   }
 
   private open(): Socket {
-    const { host, port, secure } = this.endpoint;
-    const socket = secure
-      ? connectTls({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-      : connect({ host, port });
-    socket.setNoDelay(true);
+    const { host, port, secure, readBuffer } = this.endpoint;
     const parser = new HTTPParser(HTTPParser.RESPONSE);
+    const onread = { buffer: readBuffer, callback: (length: number) => this.read(socket, parser, length) };
+
+    const socket: Socket = secure
+      ? // tls.connect takes onread as net.connect does (Node's documentation), @types/node lacks it.
+        connectTls({
+          host,
+          port,
+          servername: isIP(host) ? undefined : host,
+          ALPNProtocols: ['http/1.1'],
+          onread,
+        } as ConnectionOptions)
+      : connect({ host, port, onread });
+    socket.setNoDelay(true);
     this.socket = socket;
     this.parser = parser;
     this.sent = 0;
@@ -134,26 +149,29 @@ export class Connection {
       if (this.interim) this.interim = false;
       else this.complete();
     };
-    socket.on('data', (chunk: Buffer) => {
-      if (socket !== this.socket) return;
-      if (this.current === undefined) {
-        // Bytes nobody asked for (a 408 on an idle socket): the socket is no longer in step.
-        this.drop();
-        return;
-      }
-      this.activeAt = performance.now();
-      const parsed = parser.execute(chunk);
-      if (parsed instanceof Error && socket === this.socket) this.fail(parsed);
-    });
     // The server closed its side: an answer that runs until the close ends there; one that has not
     // ended fails. Node's own 'end' handling then closes ours.
-    socket.on('end', () => this.lost(socket, failure('the server closed the connection', 'ECONNRESET')));
+    socket.on('end', () => this.lost(socket, 'the server closed the connection'));
     socket.on('error', (error) => this.lost(socket, error));
-    socket.on('close', () => this.lost(socket, failure('the connection closed', 'ECONNRESET')));
+    socket.on('close', () => this.lost(socket, 'the connection closed'));
     return socket;
   }
 
-  private lost(socket: Socket, error: Error): void {
+  /** Parses what a socket read; true: it reads on (Node's onread callback). */
+  private read(socket: Socket, parser: InstanceType<typeof HTTPParser>, length: number): boolean {
+    if (socket !== this.socket) return true;
+    if (this.current === undefined) {
+      // Bytes nobody asked for (a 408 on an idle socket): the socket is no longer in step.
+      this.drop();
+      return true;
+    }
+    this.activeAt = performance.now();
+    const parsed = parser.execute(this.endpoint.readBuffer, 0, length);
+    if (parsed instanceof Error && socket === this.socket) this.fail(parsed);
+    return true;
+  }
+
+  private lost(socket: Socket, error: Error | string): void {
     if (socket !== this.socket) return;
     if (this.current === undefined) {
       this.drop();
@@ -162,14 +180,14 @@ export class Connection {
     // An answer without a length ends with its socket: the parser completes it here (and the
     // completion drops this socket).
     this.parser?.finish();
-    if (socket === this.socket) this.fail(error);
+    if (socket === this.socket) this.fail(typeof error === 'string' ? failure(error, 'ECONNRESET') : error);
   }
 
   /** The answer arrived whole: the connection is free, and its socket kept if the answer allows. */
   private complete(): void {
     const exchange = this.current as Exchange;
     this.current = undefined;
-    this.activeAt = performance.now();
+    // activeAt stays the answer's last read: the socket is idle since.
     if (!this.keepAlive || this.sent >= this.maxRequests) this.drop();
     this.pool.freed(this);
     exchange.onEnd();

@@ -177,7 +177,8 @@ class Flight implements Exchange {
   }
 
   onBody(chunk: Buffer): void {
-    this.chunks?.push(chunk);
+    // A copy: the connection reads the next answer into the same memory.
+    this.chunks?.push(Buffer.from(chunk));
   }
 
   onEnd(): void {
