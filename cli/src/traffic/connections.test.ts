@@ -134,10 +134,21 @@ describe('Connections speaking HTTP/1.1', () => {
   /** Sends the exchanges one after the other on a budget of one connection, and waits for them all. */
   async function sequence(
     list: Array<Parameters<ReturnType<typeof exchanges>['exchange']>>,
-    options: { maxRequests?: number; timeoutMs?: number; between?: () => Promise<void> } = {},
+    options: {
+      maxRequests?: number;
+      timeoutMs?: number;
+      idleMs?: number;
+      between?: () => Promise<void>;
+    } = {},
   ) {
     accepted.length = 0;
-    const connections = new Connections(at, 1, options.maxRequests ?? 1000, options.timeoutMs ?? 10_000);
+    const connections = new Connections(
+      at,
+      1,
+      options.maxRequests ?? 1000,
+      options.timeoutMs ?? 10_000,
+      options.idleMs,
+    );
     const { ended, exchange } = exchanges(at.slice(7));
     for (const [i, args] of list.entries()) {
       connections.send(exchange(...args));
@@ -237,6 +248,19 @@ describe('Connections speaking HTTP/1.1', () => {
       '/3 200 undefined',
     ]);
     expect(accepted.map((a) => a.requests)).toEqual([1, 1, 1]);
+  });
+
+  it('does not reuse a socket left idle longer than a server may keep it', async () => {
+    answer = (_req, res) => res.end('ok');
+    const ended = await sequence([['/1'], ['/2'], ['/3']], {
+      idleMs: 100,
+      between: async () => {
+        // The second request follows at once, the third after longer than idleMs.
+        if (accepted[0]?.requests === 2) await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    expect(ended.map((e) => e.status)).toEqual([200, 200, 200]);
+    expect(accepted.map((a) => a.requests)).toEqual([2, 1]);
   });
 
   it('fails a request whose socket dies before its answer, and one whose answer is cut off, then goes on', async () => {

@@ -2,7 +2,7 @@
 // A free connection is popped off a stack (an undici Pool scanned all of them for one, which was
 // several percent of the generator's CPU at 12,000 requests/s), and a request due while all of the
 // budget is busy waits in a queue, oldest first.
-import { Connection, type ConnectionPool, type Endpoint, type Exchange } from './http-connection.js';
+import { Connection, type ConnectionPool, type Endpoint, type Exchange, IDLE_MS } from './http-connection.js';
 
 export type { Exchange } from './http-connection.js';
 
@@ -24,6 +24,8 @@ export class Connections implements ConnectionPool {
     private readonly maxRequestsPerConnection: number,
     /** How long an exchange may go without a byte of its answer (its socket connecting included). */
     private readonly timeoutMs: number,
+    /** A connection idle this long opens a new socket for its next request. */
+    private readonly idleMs = IDLE_MS,
   ) {
     const url = new URL(origin);
     const secure = url.protocol === 'https:';
@@ -45,7 +47,7 @@ export class Connections implements ConnectionPool {
   send(exchange: Exchange): void {
     let connection = this.idle.pop();
     if (connection === undefined && this.connections.length < this.budget) {
-      connection = new Connection(this.endpoint, this.maxRequestsPerConnection, this);
+      connection = new Connection(this.endpoint, this.maxRequestsPerConnection, this.idleMs, this);
       this.connections.push(connection);
       this.sweeper ??= this.sweep();
     }

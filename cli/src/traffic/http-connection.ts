@@ -52,7 +52,7 @@ export interface ConnectionPool {
  * default of 5 s): the server may be closing it just as a request is written on it, and that request
  * would then be lost. A new socket costs less than a lost request.
  */
-const IDLE_MS = 4000;
+export const IDLE_MS = 4000;
 
 /** An error with a code, as Node's socket errors have (ECONNREFUSED, ECONNRESET...). */
 function failure(message: string, code: string): Error {
@@ -77,12 +77,16 @@ export class Connection {
     private readonly endpoint: Endpoint,
     /** Requests per socket: the last one says Connection: close and the socket is opened anew. */
     private readonly maxRequests: number,
+    /** A socket idle this long is not reused (IDLE_MS). */
+    private readonly idleMs: number,
     private readonly pool: ConnectionPool,
   ) {}
 
   send(exchange: Exchange): void {
     const now = performance.now();
-    if (this.socket !== undefined && now - this.activeAt > IDLE_MS) this.drop();
+    // A socket Node destroyed (an error whose event is still to come) cannot carry it either.
+    if (this.socket !== undefined && (now - this.activeAt > this.idleMs || this.socket.destroyed))
+      this.drop();
     this.current = exchange;
     this.activeAt = now;
     this.keepAlive = true;
