@@ -110,6 +110,27 @@ describe('Connections', () => {
   });
 });
 
+describe('Connections closed', () => {
+  it('fail what is in flight and what waits, and open nothing more', async () => {
+    const connections = new Connections(origin, 1, 1000, 10_000);
+    const { ended, exchange } = exchanges(origin.slice(7));
+    const before = sockets;
+    const arrived = held.length;
+    connections.send(exchange('/in-flight'));
+    connections.send(exchange('/waiting'));
+    await until(() => held.length > arrived);
+    await connections.close();
+    expect(ended.map((e) => `${e.path} ${e.error}`).sort()).toEqual([
+      '/in-flight ECONNRESET',
+      '/waiting ECONNRESET',
+    ]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sockets - before).toBe(1);
+    expect(held.map((h) => h.path)).toContain('/in-flight');
+    expect(held.map((h) => h.path)).not.toContain('/waiting');
+  });
+});
+
 describe('Connections speaking HTTP/1.1', () => {
   let answer: (req: IncomingMessage, res: ServerResponse, body: string) => void;
   let api: Server;

@@ -70,10 +70,18 @@ export class Connections implements ConnectionPool {
     connection.send(next);
   }
 
+  /** Closes every connection; what is still in flight or waiting fails (a stopped generator has none). */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
-    await Promise.all(this.connections.map((connection) => connection.close()));
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    // The queue emptied first: a connection freed by a failing exchange takes none of it.
+    const closed = Promise.all(this.connections.map((connection) => connection.close()));
+    for (const exchange of waiting)
+      exchange?.onError(Object.assign(new Error('the connections were closed'), { code: 'ECONNRESET' }));
+    await closed;
   }
 
   /**

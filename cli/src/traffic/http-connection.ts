@@ -115,7 +115,6 @@ export class Connection {
     const { host, port, secure, readBuffer } = this.endpoint;
     const parser = new HTTPParser(HTTPParser.RESPONSE);
     const onread = { buffer: readBuffer, callback: (length: number) => this.read(socket, parser, length) };
-
     const socket: Socket = secure
       ? // tls.connect takes onread as net.connect does (Node's documentation), @types/node lacks it.
         connectTls({
