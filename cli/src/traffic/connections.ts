@@ -1,57 +1,65 @@
-// Keep-alive connections to one origin, each an undici Client carrying one request at a time, up to
-// a fixed budget. An undici Pool does the same, but finds a free connection by scanning all of them
-// and relays every connection's 'drain' event: at 12,000 requests/s with a hundred connections busy
-// that was several percent of the generator's CPU. Here a free connection is popped off a stack.
-import { Client, type Dispatcher } from 'undici';
+// Keep-alive connections to one origin, each carrying one request at a time, up to a fixed budget.
+// A free connection is popped off a stack (an undici Pool scanned all of them for one, which was
+// several percent of the generator's CPU at 12,000 requests/s), and a request due while all of the
+// budget is busy waits in a queue, oldest first.
+import { Connection, type ConnectionPool, type Endpoint, type Exchange, IDLE_MS } from './http-connection.js';
 
-/** A request that can be sent on any of the origin's connections. */
-export interface Sendable {
-  readonly options: Dispatcher.DispatchOptions;
-  readonly handler: Dispatcher.DispatchHandler;
-  /** The connection carrying it, from send() until it is released. */
-  client: Client | undefined;
-}
+export type { Exchange } from './http-connection.js';
 
-export class Connections {
-  private readonly idle: Client[] = [];
-  private readonly clients: Client[] = [];
+export class Connections implements ConnectionPool {
+  private readonly idle: Connection[] = [];
+  private readonly connections: Connection[] = [];
   /** Requests due while every connection of the budget was busy, oldest first. */
-  private waiting: Array<Sendable | undefined> = [];
+  private waiting: Array<Exchange | undefined> = [];
   private head = 0;
+  private readonly endpoint: Endpoint;
+  /** Fails the exchanges that waited timeoutMs without a byte: one timer, not one per request. */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly origin: string,
+    /** http://host:port or https://host:port (a path, if any, is the caller's to send). */
+    origin: string,
     private readonly budget: number,
-    /** Requests per connection before it is closed and opened anew (undici's maxRequestsPerClient). */
-    private readonly maxRequestsPerClient: number,
-  ) {}
+    /** Requests per connection before it is closed and opened anew. */
+    private readonly maxRequestsPerConnection: number,
+    /** How long an exchange may go without a byte of its answer (its socket connecting included). */
+    private readonly timeoutMs: number,
+    /** A connection idle this long opens a new socket for its next request. */
+    private readonly idleMs = IDLE_MS,
+  ) {
+    const url = new URL(origin);
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:')
+      throw new RangeError(`${origin} is not an http:// or https:// origin`);
+    this.endpoint = {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || (secure ? 443 : 80)),
+      secure,
+      readBuffer: Buffer.allocUnsafe(65_536),
+    };
+  }
 
   /** Connections opened so far (never more than the budget). */
   get opened(): number {
-    return this.clients.length;
+    return this.connections.length;
   }
 
-  send(request: Sendable): void {
-    let client = this.idle.pop();
-    if (client === undefined && this.clients.length < this.budget) {
-      client = new Client(this.origin, { pipelining: 1, maxRequestsPerClient: this.maxRequestsPerClient });
-      this.clients.push(client);
+  send(exchange: Exchange): void {
+    let connection = this.idle.pop();
+    if (connection === undefined && this.connections.length < this.budget) {
+      connection = new Connection(this.endpoint, this.maxRequestsPerConnection, this.idleMs, this);
+      this.connections.push(connection);
+      this.sweeper ??= this.sweep();
     }
-    if (client === undefined) {
-      this.waiting.push(request);
-      return;
-    }
-    request.client = client;
-    client.dispatch(request.options, request.handler);
+    if (connection === undefined) this.waiting.push(exchange);
+    else connection.send(exchange);
   }
 
-  /** The request's answer ended (or failed): its connection takes the oldest waiting one, if any. */
-  release(request: Sendable): void {
-    const client = request.client as Client;
-    request.client = undefined;
+  /** A connection's exchange ended: it takes the oldest waiting request, if any. */
+  freed(connection: Connection): void {
     const next = this.waiting[this.head];
     if (next === undefined) {
-      this.idle.push(client);
+      this.idle.push(connection);
       return;
     }
     this.waiting[this.head++] = undefined;
@@ -59,13 +67,35 @@ export class Connections {
       this.waiting = [];
       this.head = 0;
     }
-    next.client = client;
-    // Not from inside the callback that released it: undici's client, failing its queue after a
-    // refused connection, asserts on a request dispatched to it meanwhile (connections.test.ts).
-    queueMicrotask(() => client.dispatch(next.options, next.handler));
+    connection.send(next);
   }
 
+  /** Closes every connection; what is still in flight or waiting fails (a stopped generator has none). */
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((client) => client.close()));
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    // The queue emptied first: a connection freed by a failing exchange takes none of it.
+    const closed = Promise.all(this.connections.map((connection) => connection.close()));
+    for (const exchange of waiting)
+      exchange?.onError(Object.assign(new Error('the connections were closed'), { code: 'ECONNRESET' }));
+    await closed;
+  }
+
+  /**
+   * A timeout fires within a tenth of itself late (10 ms at least): undici's own timers were as
+   * coarse, and a precise timer per request cost more than the rest of the request.
+   */
+  private sweep(): NodeJS.Timeout {
+    const period = Math.min(1000, Math.max(10, this.timeoutMs / 10));
+    const timer = setInterval(() => {
+      const now = performance.now();
+      for (const connection of this.connections) connection.expire(now, this.timeoutMs);
+    }, period);
+    // A generator stopped without close() must not keep the process alive; its sockets do while busy.
+    timer.unref();
+    return timer;
   }
 }

@@ -466,5 +466,18 @@ describe('LoadGenerator with a declared mix', () => {
     expect(make([{ target: 'shop', path: '/', readBack: { path: '/', target: 'gone' } }])).toThrow(
       new UsageError('traffic.requests[0].readBack.target: no URL for target gone'),
     );
+    // What HTTP/1.1 cannot carry, or what frames the connection, is refused up front, not per request.
+    expect(make([{ target: 'shop', path: '/a b' }])).toThrow(
+      new UsageError('traffic.requests[0].path: "/a b" cannot be sent as a path'),
+    );
+    expect(make([{ target: 'shop', path: '/', headers: { Connection: 'close' } }])).toThrow(
+      new UsageError("traffic.requests[0].headers: Connection is the connection's to set"),
+    );
+    expect(make([{ target: 'shop', path: '/', headers: { 'X-A': 'line\nbreak' } }])).toThrow(
+      new UsageError('traffic.requests[0].headers.X-A: "line\\nbreak" cannot be sent in a header'),
+    );
+    expect(make([{ target: 'shop', path: '/' }], { shop: 'ftp://127.0.0.1:21' })).toThrow(
+      new UsageError('traffic.requests[0].target: "ftp://127.0.0.1:21" is not an http:// or https:// URL'),
+    );
   });
 });

@@ -5,18 +5,16 @@
 // as soon as the event loop gets to it at or after that instant, never before.
 
 //
-// Per request it costs one Sample, one Flight (the undici dispatch handler, reused by its retries)
-// and what undici itself allocates: no promise, closure or stream, which cost more than the request
-// (this file's version with pool.request() and async/await took 2x the CPU of autocannon).
+// Per request it costs one Sample, one Flight (the exchange its connection carries, reused by its
+// retries) and the request's text: no promise, closure or stream, which cost more than the request
+// (this file's version with undici's pool.request() and async/await took 2x the CPU of autocannon).
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { UsageError } from '../errors.js';
 import { prng } from '../prng.js';
 import type { RequestSpec } from '../suite/schema.js';
 import { localTime } from './clock.js';
-import { Connections, type Sendable } from './connections.js';
+import { Connections, type Exchange } from './connections.js';
 import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
 import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
 
@@ -110,50 +108,51 @@ interface Route {
   path: string | undefined;
   /** The body when it is constant (rendered once), null when it varies, undefined when there is none. */
   body: string | null | undefined;
-  /** Headers whose values are constant, flattened as undici takes them: name, value, name, value. */
-  fixedHeaders: string[];
+  /** `<METHOD> <prefix>`: the request line up to the path. */
+  line: string;
+  /**
+   * From after the path to the varying headers: the protocol, Host, the constant headers, and the
+   * body's length when the body is constant.
+   */
+  fixedHead: string;
   /** Headers whose values vary. */
   headers: Array<[string, CompiledRequest['headers'][number][1]]>;
   /** The read-back's target's base URL. */
   readBackUrl: string;
   /** Keep the answer's body: the read-back reads it. */
   keepsBody: boolean;
+  /** A HEAD: its answer has no body. */
+  bodiless: boolean;
 }
 
-/** A target's base URL split into the origin a Pool connects to and the prefix of every path. */
-function base(url: string, where: string): { origin: string; prefix: string } {
+/** A target's base URL split into the origin its connections connect to and the prefix of every path. */
+function base(url: string, where: string): { origin: string; host: string; prefix: string } {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new UsageError(`${where}: ${JSON.stringify(url)} is not a URL`);
   }
-  return { origin: parsed.origin, prefix: parsed.pathname.replace(/\/+$/, '') };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`${where}: ${JSON.stringify(url)} is not an http:// or https:// URL`);
+  return { origin: parsed.origin, host: parsed.host, prefix: parsed.pathname.replace(/\/+$/, '') };
 }
 
 const constant = (template: { text: string }) => !template.text.includes('{{');
 
 /**
- * One request in flight, as undici's dispatch handler: its callbacks fill the sample, and the
- * generator decides at the end of each attempt whether to retry it (the same object) or complete it.
+ * One request in flight, as the exchange its connection carries: its callbacks fill the sample, and
+ * the generator decides at the end of each attempt whether to retry it (the same object) or complete it.
  */
-class Flight implements Dispatcher.DispatchHandler, Dispatcher.DispatchOptions, Sendable {
-  // The request as undici's dispatch options: the Flight is its own, one object less per request.
-  readonly method: Dispatcher.HttpMethod;
-  readonly path: string;
-  readonly headersTimeout: number;
-  readonly bodyTimeout: number;
-  readonly handler = this;
-  readonly options = this;
-  client: Sendable['client'];
+class Flight implements Exchange {
+  readonly bodiless: boolean;
+  readonly keepsBody: boolean;
   status = 0;
-  /** The answer's headers; undefined until its head arrives. */
-  answer: IncomingHttpHeaders | undefined;
+  /** The answer's headers, flat (name, value...); undefined until its head arrives. */
+  answer: string[] | undefined;
   chunks: Buffer[] | undefined;
   /** The answer began but its body did not arrive whole: its status stands, its body is lost. */
   cutOff = false;
-  /** undici may report an error after the end (a socket that dies later): only the first counts. */
-  settled = false;
 
   constructor(
     readonly generator: LoadGenerator,
@@ -163,42 +162,80 @@ class Flight implements Dispatcher.DispatchHandler, Dispatcher.DispatchOptions, 
     readonly due: number,
     /** The path as rendered, without the target's prefix (what {{request.path}} gives a read-back). */
     readonly rendered: string,
-    readonly body: string | undefined,
-    readonly headers: string[],
-    timeoutMs: number,
+    readonly head: string,
+    readonly body: string,
+    /** Why it cannot be sent (a rendered value HTTP cannot carry): each attempt fails at once. */
+    readonly invalid: string | undefined,
   ) {
-    this.path = route.prefix + rendered;
-    this.method = route.spec.method as Dispatcher.HttpMethod;
-    this.headersTimeout = timeoutMs;
-    this.bodyTimeout = timeoutMs;
+    this.bodiless = route.bodiless;
+    this.keepsBody = route.keepsBody;
   }
 
-  onRequestStart(): void {}
-
-  onResponseStart(_: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+  onHead(status: number, headers: string[]): void {
     this.status = status;
     this.answer = headers;
   }
 
-  onResponseData(_: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.chunks?.push(chunk);
+  onBody(chunk: Buffer): void {
+    // A copy: the connection reads the next answer into the same memory.
+    this.chunks?.push(Buffer.from(chunk));
   }
 
-  onResponseEnd(): void {
-    if (this.settled) return;
-    this.settled = true;
+  onEnd(): void {
     this.generator.ended(this);
   }
 
-  onResponseError(): void {
-    if (this.settled) return;
-    this.settled = true;
+  onError(): void {
     // Before the answer's head: no answer at all.
     if (this.answer === undefined) this.status = 0;
     else this.cutOff = true;
     this.generator.ended(this);
   }
 }
+
+/** The value of a header of a flat list (name, value...), by its lower-case name. */
+function headerOf(headers: string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    const candidate = headers[i] as string;
+    if (candidate.length === name.length && candidate.toLowerCase() === name) return headers[i + 1];
+  }
+  return undefined;
+}
+
+/** A flat list of headers as a read-back's template reads them: lower-case names, repeats in an array. */
+function headerValues(headers: string[]): HeaderValues {
+  const values: Record<string, string | string[]> = {};
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase();
+    const value = headers[i + 1] as string;
+    const known = values[name];
+    values[name] = known === undefined ? value : Array.isArray(known) ? [...known, value] : [known, value];
+  }
+  return values;
+}
+
+/** An acknowledged answer as a read-back's template sees it; its headers are looked up only if asked. */
+class Answer {
+  constructor(
+    private readonly flat: string[],
+    readonly body: () => unknown,
+  ) {}
+
+  get headers(): HeaderValues {
+    return headerValues(this.flat);
+  }
+}
+
+/** What undici refused in a request path: anything but visible ASCII and Latin-1. */
+const INVALID_PATH = /[^\u0021-\u00ff]/;
+/** What HTTP/1.1 forbids in a header value (a line break would end the header). */
+const INVALID_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
+/** A header's name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers that frame the exchange on the connection: the connection sets them (undici refused them too). */
+const FRAMING = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect']);
+/** Methods whose request is expected to have a body: without one, they say Content-Length: 0 (as undici did). */
+const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 export class LoadGenerator {
   readonly samples: Sample[] = [];
@@ -255,8 +292,7 @@ export class LoadGenerator {
       return { ...target, readBackUrl };
     });
     for (const [origin, share] of shareOf) {
-      // Keep-alive connections, opened as the load needs them up to the budget; undici's dispatch
-      // costs a fraction of fetch() per request (measured).
+      // Keep-alive connections, opened as the load needs them up to the budget.
       // A Service balances connections, not requests: on a few long-lived ones one replica took
       // ~100% of the traffic. Each connection closes after a tenth of a second's worth of the rate
       // (the share of it that goes to this target), so that about ten new ones a second spread the
@@ -267,16 +303,33 @@ export class LoadGenerator {
           origin,
           Math.min(this.maxInFlight, CONNECTIONS_PER_ORIGIN),
           Math.ceil((opts.rps * share) / 10),
+          this.timeoutMs,
         ),
       );
     }
     this.routes = mix.map((spec, i) => {
-      const { origin, prefix, readBackUrl } = bases[i] as (typeof bases)[number];
-      const typed = spec.headers.some(([name]) => name.toLowerCase() === 'content-type');
-      const fixedHeaders: string[] = [];
-      for (const [name, template] of spec.headers)
-        if (constant(template)) fixedHeaders.push(name, template.text);
-      if (spec.body?.json && !typed) fixedHeaders.push('content-type', 'application/json');
+      const { origin, host, prefix, readBackUrl } = bases[i] as (typeof bases)[number];
+      const at = `traffic.requests[${i}]`;
+      let fixed = '';
+      let typed = false;
+      let hosted = false;
+      for (const [name, template] of spec.headers) {
+        const lower = name.toLowerCase();
+        if (!TOKEN.test(name))
+          throw new UsageError(`${at}.headers: ${JSON.stringify(name)} is not a header name`);
+        if (FRAMING.has(lower)) throw new UsageError(`${at}.headers: ${name} is the connection's to set`);
+        // The length is always the body's own.
+        if (lower === 'content-length') continue;
+        typed ||= lower === 'content-type';
+        hosted ||= lower === 'host';
+        if (!constant(template)) continue;
+        if (INVALID_VALUE.test(template.text))
+          throw new UsageError(
+            `${at}.headers.${name}: ${JSON.stringify(template.text)} cannot be sent in a header`,
+          );
+        fixed += `${name}: ${template.text}\r\n`;
+      }
+      if (spec.body?.json && !typed) fixed += 'content-type: application/json\r\n';
       // A body without placeholders renders the same every time: render it once.
       const declared = JSON.stringify(opts.requests[i]?.body);
       const body = !spec.body
@@ -284,16 +337,25 @@ export class LoadGenerator {
         : declared.includes('{{')
           ? null
           : spec.body.render({ seq: 0, random: this.random });
+      if (body === undefined && PAYLOAD_METHODS.has(spec.method)) fixed += 'content-length: 0\r\n';
+      else if (typeof body === 'string') fixed += `content-length: ${Buffer.byteLength(body)}\r\n`;
+      const path = constant(spec.path) ? prefix + spec.path.text : undefined;
+      if (path !== undefined && INVALID_PATH.test(path))
+        throw new UsageError(`${at}.path: ${JSON.stringify(path)} cannot be sent as a path`);
       return {
         spec,
         connections: this.pools.get(origin) as Connections,
         prefix,
         path: constant(spec.path) ? spec.path.text : undefined,
         body,
-        fixedHeaders,
-        headers: spec.headers.filter(([, template]) => !constant(template)),
+        line: `${spec.method} ${prefix}`,
+        fixedHead: ` HTTP/1.1\r\n${hosted ? '' : `host: ${host}\r\n`}${fixed}`,
+        headers: spec.headers.filter(
+          ([name, template]) => !constant(template) && name.toLowerCase() !== 'content-length',
+        ),
         readBackUrl,
         keepsBody: !!spec.readBack?.usesResponseBody,
+        bodiless: spec.method === 'HEAD',
       };
     });
   }
@@ -393,35 +455,45 @@ export class LoadGenerator {
     const { spec } = route;
     const ctx: RenderContext = { seq, random: this.random };
     const path = route.path ?? spec.path.render(ctx);
-    const headers =
-      route.headers.length || spec.idempotencyHeader ? [...route.fixedHeaders] : route.fixedHeaders;
-    for (const [name, template] of route.headers) headers.push(name, template.render(ctx));
+    let invalid: string | undefined;
+    if (route.path === undefined && INVALID_PATH.test(route.prefix + path))
+      invalid = `${JSON.stringify(path)} cannot be sent as a path`;
+    let head = route.line + path + route.fixedHead;
+    for (const [name, template] of route.headers) {
+      const value = template.render(ctx);
+      if (INVALID_VALUE.test(value)) invalid = `${JSON.stringify(value)} cannot be sent in a header`;
+      head += `${name}: ${value}\r\n`;
+    }
     if (spec.idempotencyHeader) {
       sample.idempotencyKey = randomUUID();
-      headers.push(spec.idempotencyHeader, sample.idempotencyKey);
+      head += `${spec.idempotencyHeader}: ${sample.idempotencyKey}\r\n`;
     }
-    const body = route.body === null ? spec.body?.render(ctx) : route.body;
-    this.attempt(new Flight(this, sample, route, seq, due, path, body, headers, this.timeoutMs));
+    let body = route.body;
+    if (body === null) {
+      body = spec.body?.render(ctx) ?? '';
+      head += `content-length: ${Buffer.byteLength(body)}\r\n`;
+    }
+    this.attempt(new Flight(this, sample, route, seq, due, path, head, body ?? '', invalid));
   }
 
   private attempt(flight: Flight): void {
     flight.sample.attempts++;
     flight.status = 0;
     flight.answer = undefined;
-    flight.settled = false;
     flight.cutOff = false;
-    if (flight.route.keepsBody) flight.chunks = [];
-    flight.route.connections.send(flight);
+    if (flight.keepsBody) flight.chunks = [];
+    if (flight.invalid === undefined) flight.route.connections.send(flight);
+    // As undici did: the attempt fails, not the run (a template may render such a value rarely).
+    else queueMicrotask(() => flight.onError());
   }
 
   /** The end of an attempt: an answer read to its end, or none (refused, reset, timed out). */
   ended(flight: Flight): void {
     const { sample, route } = flight;
-    route.connections.release(flight);
     sample.status = flight.status;
     sample.ok = flight.status !== 0 && route.spec.success(flight.status);
-    const servedBy = flight.answer?.['x-served-by'];
-    if (typeof servedBy === 'string') sample.servedBy = this.replica(servedBy);
+    const servedBy = flight.answer && headerOf(flight.answer, 'x-served-by');
+    if (servedBy !== undefined) sample.servedBy = this.replica(servedBy);
     // A request in flight at stop() still gets its retries: stopping ends new ones, not old ones.
     const retries = route.spec.retryable ? this.retries : 0;
     if (!sample.ok && retryable(sample.status) && sample.attempts <= retries) {
@@ -460,13 +532,10 @@ export class LoadGenerator {
     return this.renderReadBack(readBack, flight.route.readBackUrl, {
       seq: flight.seq,
       random: this.random,
-      response: {
-        headers: flight.answer as HeaderValues,
-        body: () => {
-          if (answerError) throw new MissingFieldError(answerError);
-          return answer;
-        },
-      },
+      response: new Answer(flight.answer ?? [], () => {
+        if (answerError) throw new MissingFieldError(answerError);
+        return answer;
+      }),
       request: {
         path: flight.rendered,
         body: () => {

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 /** A request's templates may only draw values; a read-back's may also use what was sent and answered. */
 export type TemplateScope = 'request' | 'readBack';
 
-/** An HTTP answer's headers as undici gives them (names in lower case). */
+/** An HTTP answer's headers by name in lower case, a repeated header's values in an array. */
 export type HeaderValues = Record<string, string | string[] | undefined>;
 
 export interface RenderContext {
