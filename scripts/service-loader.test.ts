@@ -2,7 +2,7 @@
 // bundle as CommonJS, writes a code cache when the service asks and has none, starts from it next
 // time, and writes it anew when V8 rejects it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,8 +48,9 @@ async function run(dir: string, cache?: string) {
   return JSON.parse(stdout);
 }
 
-const cacheFile = (cache: string, build: string) =>
-  join(cache, 'service-bundles', `${build}-${process.version}-${process.arch}.bin`);
+/** The code caches under `cache`. */
+const caches = (cache: string) =>
+  readdirSync(join(cache, 'service-bundles')).filter((f) => f.endsWith('.bin'));
 
 describe('the service loader', () => {
   it('runs the bundle as CommonJS, line numbers as in the file', async () => {
@@ -69,7 +70,7 @@ describe('the service loader', () => {
     const dir = bundle('cached', 'b2');
     const cache = join(work, 'cache-cached');
     expect((await run(dir, cache)).wantsCache).toBe(true);
-    expect(existsSync(cacheFile(cache, 'b2'))).toBe(true);
+    expect(caches(cache)).toHaveLength(1);
     expect((await run(dir, cache)).wantsCache).toBe(false);
   });
 
@@ -77,15 +78,26 @@ describe('the service loader', () => {
     const dir = bundle('rejected', 'b3');
     const cache = join(work, 'cache-rejected');
     await run(dir, cache);
-    writeFileSync(cacheFile(cache, 'b3'), 'not a code cache');
+    const [file = ''] = caches(cache);
+    // The right build, but nothing V8 can read.
+    writeFileSync(join(cache, 'service-bundles', file), 'b3 not a code cache');
     expect((await run(dir, cache)).wantsCache).toBe(true);
     expect((await run(dir, cache)).wantsCache).toBe(false);
   });
 
-  it("never reads another build's cache", async () => {
+  it("never reads another build's cache, and replaces it", async () => {
     const cache = join(work, 'cache-builds');
-    await run(bundle('build-a', 'b4'), cache);
-    expect((await run(bundle('build-b', 'b5'), cache)).wantsCache).toBe(true);
-    expect(existsSync(cacheFile(cache, 'b5'))).toBe(true);
+    await run(bundle('rebuilt', 'b4'), cache);
+    const dir = bundle('rebuilt', 'b5');
+    expect((await run(dir, cache)).wantsCache).toBe(true);
+    expect((await run(dir, cache)).wantsCache).toBe(false);
+    expect(caches(cache)).toHaveLength(1);
+  });
+
+  it('keeps a cache for each place a bundle is in', async () => {
+    const cache = join(work, 'cache-places');
+    await run(bundle('here', 'b6'), cache);
+    expect((await run(bundle('there', 'b6'), cache)).wantsCache).toBe(true);
+    expect(caches(cache)).toHaveLength(2);
   });
 });
