@@ -8,7 +8,6 @@ import type { BaseConfig } from './config.js';
 import { gateConnections } from './connection-gate.js';
 import { healthPlugin, PROBE_PATHS, type ReadinessCheck } from './health.js';
 import { installJsonBodyParser } from './json-body.js';
-import { lazySerializerCompiler } from './lazy-serialization.js';
 import { lazyValidatorCompiler } from './lazy-validation.js';
 import { type LoadState, registerLoadShedding } from './load-shedding.js';
 import { requestIdOptions, requestLogController } from './logger.js';
@@ -83,9 +82,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Fastify
       // "2" is not a quantity: wrong types are rejected, not coerced.
       customOptions: { coerceTypes: false, removeAdditional: true, allErrors: true },
     },
-    schemaController: {
-      compilersFactory: { buildValidator: lazyValidatorCompiler, buildSerializer: lazySerializerCompiler },
-    },
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorCompiler } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (request, reply) => {
