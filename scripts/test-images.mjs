@@ -244,7 +244,7 @@ async function checkNoFaultCode(name) {
 }
 
 // A service image runs its bundle, which leaves pg out: on PostgreSQL (the chart's DATABASE_URL) the
-// bundle's chunk imports pg from the closure. The smoke run below is on SQLite and never loads it.
+// bundle requires pg from the closure. The smoke run below is on SQLite and never loads it.
 async function checkBundlePg(name) {
   const imported = await run(
     [
@@ -252,7 +252,7 @@ async function checkBundlePg(name) {
       '--rm',
       '--network=none',
       '--entrypoint=node',
-      `--workdir=/app/apps/${name}/bundle/chunks`,
+      `--workdir=/app/apps/${name}/bundle`,
       image(name),
       '--input-type=module',
       '-e',

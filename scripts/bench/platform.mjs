@@ -11,7 +11,8 @@
 //   bare spawn of order-service until its /readyz answers 200 (bundled, as the supervisor and the
 //   images run it, and unbundled), and a bare Fastify app until it listens;
 // - where a recovery goes, step by step (the successor's start as the supervisor saw it, and inside
-//   the service's own start from bare spawns with a timing hook), and last whether issue 22's goal
+//   the service's own start from bare spawns with a timing hook, and the CPU those took to
+//   listening), and last whether issue 22's goal
 //   is met: recovery p50 within 1.3x the bare Fastify floor of the same run, with 0 failed requests.
 // Run after `npm run build`: `node scripts/bench/platform.mjs`. Bounded: about one minute. 127.0.0.1
 // only. SUPERVISOR_DIR=<dir with supervisor-main.js> measures another build of the supervisor;
@@ -317,7 +318,8 @@ function stepsOf(startups) {
 
 /**
  * Inside the service's own start (the step 'ready for code -> listening'), from `count` bare spawns
- * of the bundle with a timing hook (scripts/start-steps-hook.mjs): medians of each step.
+ * of the bundle with a timing hook (scripts/start-steps-hook.mjs): medians of each step, and of the
+ * CPU each spawn took to listening.
  */
 async function serviceSteps(env, count = 6) {
   const runs = [];
@@ -340,11 +342,13 @@ async function serviceSteps(env, count = 6) {
     if (code !== 0 || !line) throw new Error(`a timed start of order-service failed: ${err}`);
     runs.push(JSON.parse(line.slice('start-steps '.length)));
   }
-  const names = Object.keys(runs[0]);
-  return names.slice(1).map((name, i) => {
+  const cpu = runs.map((r) => r.cpuMs).sort((a, b) => a - b);
+  const names = Object.keys(runs[0]).filter((name) => name !== 'cpuMs');
+  const steps = names.slice(1).map((name, i) => {
     const spans = runs.map((r) => r[name] - r[names[i]]).sort((a, b) => a - b);
     return { name: `${names[i]} -> ${name}`, p50: pct(spans, 50) };
   });
+  return { steps, cpuP50: pct(cpu, 50) };
 }
 
 /** Spawn to ready, `count` times: what no supervisor can beat. */
@@ -449,7 +453,8 @@ async function recoveryFigures() {
     console.log(`  ${name.padEnd(36)} ${p50 === undefined ? '     -' : ms(p50).padStart(7)}  ${note}`);
   for (const step of kills.steps) row(step.name, step.p50, step.note);
   console.log('  inside the service start (bare spawns of the bundle, compile cache on, a timing hook):');
-  for (const step of inService) row(`  ${step.name}`, step.p50);
+  for (const step of inService.steps) row(`  ${step.name}`, step.p50);
+  row('    CPU to listening', inService.cpuP50, '(user + system, the same spawns)');
   row('kill -> successor ready, learned', kills.p50, '(the recovery above)');
   console.log(
     `  CPU to ready (robust to a busy machine): successor p50 ${kills.cpuP50 === undefined ? '-' : ms(kills.cpuP50)}, ` +

@@ -4,7 +4,8 @@ import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
 import { StockStore } from './stock.js';
 
-try {
+// Started from a function, not with top-level await: the bundle is CommonJS (scripts/bundle-service.mjs).
+async function start(): Promise<void> {
   const config = readConfig();
   const db = await openDatabase({
     url: config.DATABASE_URL,
@@ -17,6 +18,6 @@ try {
   await new StockStore(db).seed(config.SEED_STOCK);
   const app = await buildApp({ config, db, logger: createLogger(config.LOG_LEVEL, 'inventory-service') });
   await startServer(app, { config, onShutdown: () => db.close() });
-} catch (error) {
-  exitOnStartupError('inventory-service', error);
 }
+
+start().catch((error: unknown) => exitOnStartupError('inventory-service', error));

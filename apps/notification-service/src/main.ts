@@ -3,7 +3,8 @@ import { buildApp } from './app.js';
 import { readConfig } from './config.js';
 import { migrations } from './migrations.js';
 
-try {
+// Started from a function, not with top-level await: the bundle is CommonJS (scripts/bundle-service.mjs).
+async function start(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.LOG_LEVEL, 'notification-service');
   const db = await openDatabase({
@@ -17,6 +18,6 @@ try {
   // The app builds the mailer SMTP_URL names and closes it with itself.
   const app = await buildApp({ config, db, logger: log });
   await startServer(app, { config, onShutdown: () => db.close() });
-} catch (error) {
-  exitOnStartupError('notification-service', error);
 }
+
+start().catch((error: unknown) => exitOnStartupError('notification-service', error));

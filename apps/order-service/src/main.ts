@@ -25,7 +25,8 @@ const downstream = (config: Config, log: Logger, name: string, baseUrl: string) 
     connections: config.DOWNSTREAM_CONNECTIONS,
   });
 
-try {
+// Started from a function, not with top-level await: the bundle is CommonJS (scripts/bundle-service.mjs).
+async function start(): Promise<void> {
   const config = readConfig();
   const db = await openDatabase({
     url: config.DATABASE_URL,
@@ -63,6 +64,6 @@ try {
     },
   });
   outbox.start();
-} catch (error) {
-  exitOnStartupError('order-service', error);
 }
+
+start().catch((error: unknown) => exitOnStartupError('order-service', error));

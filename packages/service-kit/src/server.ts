@@ -5,6 +5,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance, FastifyListenOptions } from 'fastify';
+import { saveBundleCodeCache } from './bundle-code-cache.js';
 import type { BaseConfig } from './config.js';
 import { PROBE_PATHS } from './health.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
@@ -107,8 +108,9 @@ export async function startServer(app: FastifyInstance, { config, onShutdown }: 
   supervised = serveSupervisorConnections(app.server);
   // With NODE_COMPILE_CACHE set, Node writes the code it compiled at exit; a process killed later
   // (SIGKILL, out of memory) would leave none for its successor. Nothing is written when it started
-  // from the cache.
+  // from the cache. The bundle's own code cache likewise, once, holding what the start compiled.
   flushCompileCache();
+  saveBundleCodeCache();
 }
 
 /**
