@@ -1,6 +1,7 @@
 // Stock and reservations. Every change is one transaction whose decrement is conditional
 // (available >= quantity), so replicas racing for the last unit can never oversell.
-import { type Database, isUniqueViolation, type Queryable } from '@chaos-platform/service-kit';
+import type { Database, Queryable } from '@chaos-platform/service-kit';
+import { BatchedReserve } from './batched-reserve.js';
 import { catalogue } from './migrations.js';
 
 export interface Product {
@@ -40,7 +41,12 @@ class OutOfStock extends Error {
 }
 
 export class StockStore {
-  constructor(private readonly db: Database) {}
+  /** PostgreSQL's one-statement path (batched-reserve.ts); SQLite serializes writers anyway. */
+  private readonly batched: BatchedReserve | undefined;
+
+  constructor(private readonly db: Database) {
+    this.batched = db.dialect === 'postgres' ? new BatchedReserve(db) : undefined;
+  }
 
   /** Creates the catalogue on a new database; never touches products that exist. */
   async seed(units: number): Promise<void> {
@@ -74,39 +80,13 @@ export class StockStore {
 
   /** Idempotent per order id: reserving an order twice reserves once. */
   async reserve(orderId: string, productId: string, quantity: number): Promise<ReserveResult> {
-    if (this.db.dialect === 'postgres') {
-      const reservation = await this.reserveAtOnce(orderId, productId, quantity);
+    if (this.batched) {
+      // The common case (a new order, a known product in stock) in one statement and one commit,
+      // shared with the other new reservations of the product asked for meanwhile.
+      const reservation = await this.batched.reserve(orderId, productId, quantity);
       if (reservation) return { outcome: 'reserved', reservation };
     }
     return this.reserveInTransaction(orderId, productId, quantity);
-  }
-
-  /**
-   * PostgreSQL, the common case (a new order, a known product in stock) in one statement and one
-   * commit: the decrement and the reservation row are written together or not at all. Undefined
-   * for everything else (the order holds a reservation already, the product is unknown or short),
-   * which the transaction sorts out. The hot product row stays locked only for this statement's
-   * commit, not for round trips of ours; a unique violation (the same order reserved at the same
-   * moment elsewhere) aborts the whole statement, its decrement included.
-   */
-  private async reserveAtOnce(orderId: string, productId: string, quantity: number) {
-    try {
-      const [inserted] = await this.db.query<Row>(
-        `WITH taken AS (
-           UPDATE products SET available = available - $3, reserved = reserved + $3
-           WHERE product_id = $2 AND available >= $3
-             AND NOT EXISTS (SELECT 1 FROM reservations WHERE order_id = $1)
-           RETURNING product_id)
-         INSERT INTO reservations (order_id, product_id, quantity, status, created_at, updated_at)
-         SELECT $1, product_id, $3, 'reserved', $4, $4 FROM taken
-         RETURNING ${RESERVATION_COLUMNS}`,
-        [orderId, productId, quantity, new Date().toISOString()],
-      );
-      return inserted;
-    } catch (error) {
-      if (isUniqueViolation(error)) return undefined;
-      throw error;
-    }
   }
 
   private async reserveInTransaction(
