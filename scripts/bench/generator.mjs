@@ -86,22 +86,26 @@ const ORDER = {
   readBack: { path: '/orders/{{response.id}}', expect: "status = 'confirmed'" },
 };
 
-// autocannon in a process of its own that times its own CPU, so the figure is its alone: the same
-// request with constant fields (it renders nothing, draws no key, parses no answer), as many
-// connections as the rate keeps busy, its own rate limit at the asked rate.
+// autocannon in a process of its own that times its own CPU after a second's warm-up at the rate,
+// so the figure is its alone and warm, as the generator's is: the same request with constant
+// fields (it renders nothing, draws no key, parses no answer), as many connections as the rate
+// keeps busy, its own rate limit at the asked rate.
 const AUTOCANNON = `
 import autocannon from 'autocannon';
 const [url, rps, seconds, connections, body] = process.argv.slice(1);
-const cpu = process.cpuUsage();
-const result = await autocannon({
+const run = (duration) => autocannon({
   url: url + '/orders',
   method: 'POST',
   headers: { 'content-type': 'application/json', 'idempotency-key': '00000000-0000-4000-8000-000000000000' },
   body,
   connections: Number(connections),
   overallRate: Number(rps),
-  duration: Number(seconds),
+  duration,
 });
+// Warmed up as the generator is before its rounds: a second at the rate, not measured.
+await run(1);
+const cpu = process.cpuUsage();
+const result = await run(Number(seconds));
 const used = process.cpuUsage(cpu);
 process.stdout.write(JSON.stringify({ ok: result['2xx'], total: result.requests.total + result.errors, cpuMs: (used.user + used.system) / 1000 }));`;
 
@@ -248,6 +252,8 @@ try {
   if (!process.env.GOAL_ONLY) await table();
 
   console.log(`\nat ${GOAL_RPS}/s, in turns (${GOAL_ROUNDS} rounds of ${RUN_S} s each):`);
+  // Both measured warm: a second at the rate first (autocannon does the same in its process).
+  await measure(GOAL_RPS, 1);
   const ours = [];
   const anchor = [];
   for (let round = 0; round < GOAL_ROUNDS; round++) {
