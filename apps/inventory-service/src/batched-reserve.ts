@@ -12,20 +12,12 @@
 // for the caller's one-order path to sort out as before (stock.ts). No order is ever reserved by
 // half a statement, so the stock's conditional decrement keeps its guarantee: never oversold.
 import { isUniqueViolation, type Queryable } from '@chaos-platform/service-kit';
-
-export interface Reserved {
-  order_id: string;
-  product_id: string;
-  quantity: number;
-  status: 'reserved';
-  created_at: string;
-  updated_at: string;
-}
+import type { Reservation } from './stock.js';
 
 interface Ask {
   orderId: string;
   quantity: number;
-  resolve(row: Reserved | undefined): void;
+  resolve(row: Reservation | undefined): void;
   reject(error: unknown): void;
 }
 
@@ -53,26 +45,24 @@ export class BatchedReserve {
    * The new reservation, or undefined when it could not be made in one statement of its own (stock
    * short, a reservation there already, an unknown product): the caller's transaction sorts it out.
    */
-  reserve(orderId: string, productId: string, quantity: number): Promise<Reserved | undefined> {
+  reserve(orderId: string, productId: string, quantity: number): Promise<Reservation | undefined> {
     return new Promise((resolve, reject) => {
       const ask = { orderId, quantity, resolve, reject };
       const queue = this.waiting.get(productId);
       if (queue) queue.push(ask);
-      else this.run(productId, [ask]);
+      else {
+        this.waiting.set(productId, []);
+        this.run(productId, [ask]);
+      }
     });
   }
 
+  /** Sends `asks`, then the oldest of those that waited meanwhile, until none waits. */
   private run(productId: string, asks: Ask[]): void {
-    this.waiting.set(productId, []);
     void this.send(productId, asks).finally(() => {
-      const queue = this.waiting.get(productId) ?? [];
-      if (queue.length === 0) {
-        this.waiting.delete(productId);
-        return;
-      }
-      this.run(productId, queue.splice(0, MAX_BATCH));
-      // What did not fit goes first in the next statement.
-      this.waiting.get(productId)?.unshift(...queue);
+      const queue = this.waiting.get(productId) as Ask[];
+      if (queue.length === 0) this.waiting.delete(productId);
+      else this.run(productId, queue.splice(0, MAX_BATCH));
     });
   }
 
@@ -80,7 +70,7 @@ export class BatchedReserve {
   private async send(productId: string, asks: Ask[]): Promise<void> {
     // The same order asked twice at once would fail the statement whole: each goes alone.
     const whole = asks.length === 1 || new Set(asks.map((ask) => ask.orderId)).size === asks.length;
-    let rows: Reserved[] | undefined;
+    let rows: Reservation[] | undefined;
     if (whole) {
       try {
         rows = await this.statement(productId, asks);
@@ -101,9 +91,9 @@ export class BatchedReserve {
   }
 
   /** All of `asks` reserved in one statement, or none (an empty answer). */
-  private async statement(productId: string, asks: Ask[]): Promise<Reserved[]> {
+  private async statement(productId: string, asks: Ask[]): Promise<Reservation[]> {
     try {
-      return await this.db.query<Reserved & Record<string, unknown>>(RESERVE_ALL, [
+      return await this.db.query<Reservation & Record<string, unknown>>(RESERVE_ALL, [
         asks.map((ask) => ask.orderId),
         asks.map((ask) => ask.quantity),
         asks.reduce((sum, ask) => sum + ask.quantity, 0),
