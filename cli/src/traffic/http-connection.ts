@@ -1,12 +1,11 @@
 // One keep-alive HTTP/1.1 connection carrying one request at a time: a plain net.Socket (a TLS one
-// for https://), each request written as one string, each answer read by http-parser-js (the parser
-// autocannon uses).
+// for https://), each request written as one string, each answer read by an AnswerParser.
 // undici's Client did the same through a general request machinery (a Request object, header
 // validation, its own timers and events) that cost the generator about a third more CPU per request
 // than autocannon; this is the part of it the generator uses.
 import { connect, isIP, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
-import { HTTPParser } from 'http-parser-js';
+import { AnswerParser } from './answer-parser.js';
 
 /** One request and what becomes of its answer; a Connection calls exactly one of onEnd and onError. */
 export interface Exchange {
@@ -18,10 +17,10 @@ export interface Exchange {
   readonly bodiless: boolean;
   /** onBody gets the answer's body; otherwise it is parsed past and dropped. */
   readonly keepsBody: boolean;
-  /** The answer's status and headers, flat as they came: name, value, name, value. */
-  onHead(status: number, headers: string[]): void;
-  /** A piece of the body, valid during the call only (the read buffer is reused): copy what is kept. */
-  onBody(chunk: Buffer): void;
+  /** The answer's status and header lines as they came (answer-parser.ts reads values from them). */
+  onHead(status: number, headers: string): void;
+  /** A piece of the body, buffer[start, end), valid during the call only (the read buffer is reused). */
+  onBody(buffer: Buffer, start: number, end: number): void;
   /** The answer arrived whole. */
   onEnd(): void;
   /** No answer, or not all of it: refused, reset, closed, timed out or unparsable. */
@@ -63,13 +62,9 @@ export class Connection {
   /** The exchange in flight, from send() until its end. */
   current: Exchange | undefined;
   private socket: Socket | undefined;
-  private parser: InstanceType<typeof HTTPParser> | undefined;
+  private parser: AnswerParser | undefined;
   /** Requests sent on the current socket. */
   private sent = 0;
-  /** Whether the answer in flight lets the socket carry another request. */
-  private keepAlive = true;
-  /** The answer in flight is an informational one (1xx): the real answer follows it. */
-  private interim = false;
   /** performance.now() of the last sign of life: a request sent, bytes read, or the socket freed. */
   private activeAt = 0;
 
@@ -89,8 +84,6 @@ export class Connection {
       this.drop();
     this.current = exchange;
     this.activeAt = now;
-    this.keepAlive = true;
-    this.interim = false;
     const socket = this.socket ?? this.open();
     const last = ++this.sent >= this.maxRequests;
     socket.write(exchange.head + (last ? 'connection: close\r\n\r\n' : '\r\n') + exchange.body);
@@ -113,7 +106,22 @@ export class Connection {
 
   private open(): Socket {
     const { host, port, secure, readBuffer } = this.endpoint;
-    const parser = new HTTPParser(HTTPParser.RESPONSE);
+    // Callbacks of this socket's parser only: a request sent after its socket was dropped goes on a
+    // new socket and parser, and whatever the old parser still reads is no answer of it.
+    const parser: AnswerParser = new AnswerParser({
+      onHead: (status, headers) => {
+        const exchange = this.current;
+        if (parser !== this.parser || exchange === undefined) return false;
+        exchange.onHead(status, headers);
+        return exchange.bodiless;
+      },
+      onBody: (buffer, start, end) => {
+        if (parser === this.parser && this.current?.keepsBody) this.current.onBody(buffer, start, end);
+      },
+      onComplete: () => {
+        if (parser === this.parser && this.current !== undefined) this.complete(parser);
+      },
+    });
     const onread = { buffer: readBuffer, callback: (length: number) => this.read(socket, parser, length) };
     const socket: Socket = secure
       ? // tls.connect takes onread as net.connect does (Node's documentation), @types/node lacks it.
@@ -129,29 +137,6 @@ export class Connection {
     this.socket = socket;
     this.parser = parser;
     this.sent = 0;
-    // Callbacks of this socket's parser only: a request sent after its socket was dropped goes on a
-    // new socket and parser, and whatever the old parser still reads is no answer of it.
-    parser[HTTPParser.kOnHeadersComplete] = (info) => {
-      const exchange = this.current;
-      if (parser !== this.parser || exchange === undefined) return;
-      if (info.statusCode < 200 && info.statusCode !== 101) {
-        // 100 Continue, 103 Early Hints: not the answer, which follows on the same socket.
-        this.interim = true;
-        return;
-      }
-      this.keepAlive = info.shouldKeepAlive;
-      exchange.onHead(info.statusCode, info.headers);
-      // Truthy: the parser skips a body (a HEAD's answer has none, whatever its Content-Length).
-      return exchange.bodiless ? 1 : 0;
-    };
-    parser[HTTPParser.kOnBody] = (chunk) => {
-      if (parser === this.parser && this.current?.keepsBody) this.current.onBody(chunk);
-    };
-    parser[HTTPParser.kOnMessageComplete] = () => {
-      if (parser !== this.parser || this.current === undefined) return;
-      if (this.interim) this.interim = false;
-      else this.complete();
-    };
     // The server closed its side: an answer that runs until the close ends there; one that has not
     // ended fails. Node's own 'end' handling then closes ours.
     socket.on('end', () => this.lost(socket, 'the server closed the connection'));
@@ -161,7 +146,7 @@ export class Connection {
   }
 
   /** Parses what a socket read; true: it reads on (Node's onread callback). */
-  private read(socket: Socket, parser: InstanceType<typeof HTTPParser>, length: number): boolean {
+  private read(socket: Socket, parser: AnswerParser, length: number): boolean {
     if (socket !== this.socket) return true;
     if (this.current === undefined) {
       // Bytes nobody asked for (a 408 on an idle socket): the socket is no longer in step.
@@ -169,8 +154,8 @@ export class Connection {
       return true;
     }
     this.activeAt = performance.now();
-    const parsed = parser.execute(this.endpoint.readBuffer, 0, length);
-    if (parsed instanceof Error && socket === this.socket) this.fail(parsed);
+    const error = parser.execute(this.endpoint.readBuffer, 0, length);
+    if (error !== undefined && socket === this.socket) this.fail(error);
     return true;
   }
 
@@ -187,11 +172,11 @@ export class Connection {
   }
 
   /** The answer arrived whole: the connection is free, and its socket kept if the answer allows. */
-  private complete(): void {
+  private complete(parser: AnswerParser): void {
     const exchange = this.current as Exchange;
     this.current = undefined;
     // activeAt stays the answer's last read: the socket is idle since.
-    if (!this.keepAlive || this.sent >= this.maxRequests) this.drop();
+    if (!parser.keepAlive || this.sent >= this.maxRequests) this.drop();
     this.pool.freed(this);
     exchange.onEnd();
   }

@@ -449,6 +449,33 @@ describe('LoadGenerator with a declared mix', () => {
     for (const s of lacking) expect(s.readBack).toEqual({ error: "the answer's body has no items.0.id" });
   });
 
+  it('reads back from a body whose pieces end inside a character, or inside a word', async () => {
+    // Chunked, each write one chunk: the first ends within the two bytes of "é", or (pieces ending
+    // in ASCII, decoded as they come) after "caf".
+    const split = Buffer.from(JSON.stringify({ id: 'café-7', note: 'x' }));
+    const at = { inCharacter: split.indexOf(0xc3) + 1, inWord: split.indexOf(0xc3) };
+    handle = (req, res) => {
+      const cut = req.url?.endsWith('inWord') ? at.inWord : at.inCharacter;
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.write(split.subarray(0, cut));
+      setTimeout(() => res.end(split.subarray(cut)), 5);
+    };
+    const samples = await run(
+      new LoadGenerator({
+        requests: ['inCharacter', 'inWord'].map((where) => ({
+          target: 'shop',
+          path: `/${where}`,
+          readBack: { path: '/orders/{{response.id}}/{{response.note}}' },
+        })),
+        urlOf: { shop: url },
+        rps: 100,
+      }),
+      200,
+    );
+    expect(new Set(samples.map((s) => s.request))).toEqual(new Set([0, 1]));
+    for (const s of samples) expect(readBackPath(s)).toBe('/orders/café-7/x');
+  });
+
   it('refuses a mix it cannot send before sending anything', () => {
     const make =
       (requests: RequestSpec[], urlOf: Record<string, string> = { shop: url }) =>

@@ -9,12 +9,13 @@
 // retries) and the request's text: no promise, closure or stream, which cost more than the request
 // (this file's version with undici's pool.request() and async/await took 2x the CPU of autocannon).
 
-import { randomUUID } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import { prng } from '../prng.js';
 import type { RequestSpec } from '../suite/schema.js';
+import { headerRecord, headerValue } from './answer-parser.js';
 import { localTime } from './clock.js';
 import { Connections, type Exchange } from './connections.js';
+import { idempotencyKey } from './idempotency-key.js';
 import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
 import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
 
@@ -148,9 +149,12 @@ class Flight implements Exchange {
   readonly bodiless: boolean;
   readonly keepsBody: boolean;
   status = 0;
-  /** The answer's headers, flat (name, value...); undefined until its head arrives. */
-  answer: string[] | undefined;
-  chunks: Buffer[] | undefined;
+  /** The answer's header lines; undefined until its head arrives. */
+  answer: string | undefined;
+  /** The answer's body as text, while every piece of it read so far ended on a whole character. */
+  text: string | undefined;
+  /** The rest of the body from the first piece that ended inside a character, copied as bytes. */
+  rest: Buffer[] | undefined;
   /** The answer began but its body did not arrive whole: its status stands, its body is lost. */
   cutOff = false;
 
@@ -171,14 +175,22 @@ class Flight implements Exchange {
     this.keepsBody = route.keepsBody;
   }
 
-  onHead(status: number, headers: string[]): void {
+  onHead(status: number, headers: string): void {
     this.status = status;
     this.answer = headers;
   }
 
-  onBody(chunk: Buffer): void {
-    // A copy: the connection reads the next answer into the same memory.
-    this.chunks?.push(Buffer.from(chunk));
+  onBody(buffer: Buffer, start: number, end: number): void {
+    if (this.text === undefined || start === end) return;
+    // A piece that ends in ASCII ends on a whole character (and, after pieces that did, begins on
+    // one): decoded now. Otherwise it is copied, since the connection reads the next answer into the
+    // same memory, and decoded with what follows it.
+    if (this.rest === undefined && (buffer[end - 1] as number) < 0x80)
+      this.text += buffer.toString('utf8', start, end);
+    else {
+      this.rest ??= [];
+      this.rest.push(Buffer.from(buffer.subarray(start, end)));
+    }
   }
 
   onEnd(): void {
@@ -193,36 +205,15 @@ class Flight implements Exchange {
   }
 }
 
-/** The value of a header of a flat list (name, value...), by its lower-case name. */
-function headerOf(headers: string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) {
-    const candidate = headers[i] as string;
-    if (candidate.length === name.length && candidate.toLowerCase() === name) return headers[i + 1];
-  }
-  return undefined;
-}
-
-/** A flat list of headers as a read-back's template reads them: lower-case names, repeats in an array. */
-function headerValues(headers: string[]): HeaderValues {
-  const values: Record<string, string | string[]> = {};
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = (headers[i] as string).toLowerCase();
-    const value = headers[i + 1] as string;
-    const known = values[name];
-    values[name] = known === undefined ? value : Array.isArray(known) ? [...known, value] : [known, value];
-  }
-  return values;
-}
-
 /** An acknowledged answer as a read-back's template sees it; its headers are looked up only if asked. */
 class Answer {
   constructor(
-    private readonly flat: string[],
+    private readonly lines: string,
     readonly body: () => unknown,
   ) {}
 
   get headers(): HeaderValues {
-    return headerValues(this.flat);
+    return headerRecord(this.lines);
   }
 }
 
@@ -465,7 +456,7 @@ export class LoadGenerator {
       head += `${name}: ${value}\r\n`;
     }
     if (spec.idempotencyHeader) {
-      sample.idempotencyKey = randomUUID();
+      sample.idempotencyKey = idempotencyKey();
       head += `${spec.idempotencyHeader}: ${sample.idempotencyKey}\r\n`;
     }
     let body = route.body;
@@ -481,7 +472,10 @@ export class LoadGenerator {
     flight.status = 0;
     flight.answer = undefined;
     flight.cutOff = false;
-    if (flight.keepsBody) flight.chunks = [];
+    if (flight.keepsBody) {
+      flight.text = '';
+      flight.rest = undefined;
+    }
     if (flight.invalid === undefined) flight.route.connections.send(flight);
     // As undici did: the attempt fails, not the run (a template may render such a value rarely).
     else queueMicrotask(() => flight.onError());
@@ -492,7 +486,7 @@ export class LoadGenerator {
     const { sample, route } = flight;
     sample.status = flight.status;
     sample.ok = flight.status !== 0 && route.spec.success(flight.status);
-    const servedBy = flight.answer && headerOf(flight.answer, 'x-served-by');
+    const servedBy = flight.answer && headerValue(flight.answer, 'x-served-by');
     if (servedBy !== undefined) sample.servedBy = this.replica(servedBy);
     // A request in flight at stop() still gets its retries: stopping ends new ones, not old ones.
     const retries = route.spec.retryable ? this.retries : 0;
@@ -520,10 +514,10 @@ export class LoadGenerator {
     let answerError: string | undefined;
     if (flight.cutOff) {
       answerError = "the answer's body was cut off";
-    } else if (flight.chunks) {
+    } else if (flight.text !== undefined) {
       try {
-        const { chunks } = flight;
-        answer = JSON.parse((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString());
+        const { text, rest } = flight;
+        answer = JSON.parse(rest === undefined ? text : text + Buffer.concat(rest).toString());
       } catch {
         answerError = "the answer's body is not JSON";
       }
@@ -532,7 +526,7 @@ export class LoadGenerator {
     return this.renderReadBack(readBack, flight.route.readBackUrl, {
       seq: flight.seq,
       random: this.random,
-      response: new Answer(flight.answer ?? [], () => {
+      response: new Answer(flight.answer ?? '', () => {
         if (answerError) throw new MissingFieldError(answerError);
         return answer;
       }),

@@ -1,0 +1,41 @@
+// Idempotency keys: random version 4 UUIDs (RFC 9562), as crypto.randomUUID() draws them, but each
+// one flat string. randomUUID() joins its 36 characters piece by piece, and the string it returns
+// is a tree of those pieces that holds about 490 bytes of heap; a run keeps one key per request in
+// its samples, and the garbage collector copied those trees several times over (a tenth of the
+// generator's CPU at 12,000 requests/s). This one is 64 bytes, and cheaper to make.
+import { randomFillSync } from 'node:crypto';
+
+/** The two ASCII hex digits of each byte value. */
+const HEX = new Uint8Array(512);
+for (let byte = 0; byte < 256; byte++) {
+  const digits = byte.toString(16).padStart(2, '0');
+  HEX[2 * byte] = digits.charCodeAt(0);
+  HEX[2 * byte + 1] = digits.charCodeAt(1);
+}
+
+/** Random bytes for 256 keys, drawn at once from the CSPRNG (randomUUID() buffers 128 keys' worth). */
+const entropy = Buffer.allocUnsafe(16 * 256);
+let used = entropy.length;
+/** The key being written: 8-4-4-4-12 hex digits. */
+const text = Buffer.alloc(36, 0x2d);
+
+/** A new random UUID, such as 0b9f3c4e-5d1a-4c2b-9e8f-7a6b5c4d3e2f. */
+export function idempotencyKey(): string {
+  if (used === entropy.length) {
+    randomFillSync(entropy);
+    used = 0;
+  }
+  // Version 4, variant 10 (RFC 9562, section 5.4).
+  entropy[used + 6] = ((entropy[used + 6] as number) & 0x0f) | 0x40;
+  entropy[used + 8] = ((entropy[used + 8] as number) & 0x3f) | 0x80;
+  let at = 0;
+  for (let i = 0; i < 16; i++) {
+    // Dashes after bytes 4, 6, 8 and 10 (they stay in `text`).
+    if (i === 4 || i === 6 || i === 8 || i === 10) at++;
+    const digits = (entropy[used + i] as number) * 2;
+    text[at++] = HEX[digits] as number;
+    text[at++] = HEX[digits + 1] as number;
+  }
+  used += 16;
+  return text.toString('latin1');
+}
