@@ -15,6 +15,9 @@
 // Run after `npm run build`: `node scripts/bench/generator.mjs`. Bounded: about three minutes.
 // 127.0.0.1 only. GOAL_ONLY=1 runs only the last. TRAFFIC_DIR=<dir with load.js> measures another build of the generator (one that
 // takes a mix). BENCH_PORT=<port> puts the server on that port (default: any free one).
+// TRAFFIC_BASELINE=<dir with load.js> (a copy of another build's cli/dist/traffic, inside cli/ so
+// that it finds its packages) runs only an A/B at GOAL_RPS: this build against that one in one
+// process, AB_PAIRS (8) pairs of rounds in turns, and prints the ratio of their CPU per request.
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -136,9 +139,9 @@ const load1 = () => loadavg()[0].toFixed(1);
 
 const f1 = (n) => (n === undefined ? '   n/a' : n.toFixed(1).padStart(6));
 
-async function measure(rps, seconds = RUN_S) {
+async function measure(rps, seconds = RUN_S, Generator = LoadGenerator) {
   await (await fetch(`${url}/server-times`)).arrayBuffer();
-  const load = new LoadGenerator({ requests: [ORDER], urlOf: { bench: url }, rps });
+  const load = new Generator({ requests: [ORDER], urlOf: { bench: url }, rps });
   const cpu = process.cpuUsage();
   const started = performance.now();
   load.start();
@@ -246,11 +249,34 @@ async function table() {
   console.log(`highest rate held within 1% on one core: ${highest || '< 2000'} requests/s`);
 }
 
-try {
-  // JIT, first connections: not what a run-long figure should carry.
-  await measure(200, 1);
-  if (!process.env.GOAL_ONLY) await table();
+// This build against another (TRAFFIC_BASELINE), both in this process, rounds in turns: the ratio of
+// their CPU per request in each pair of rounds, which a shared machine's load moves alike.
+async function compare(baselineDir) {
+  const Baseline = (await import(join(baselineDir, 'load.js'))).LoadGenerator;
+  const pairs = Number(process.env.AB_PAIRS ?? 8);
+  console.log(
+    `at ${GOAL_RPS}/s, this build (${trafficDir}) against ${baselineDir}, ${pairs} pairs of ${RUN_S} s rounds in turns:`,
+  );
+  await measure(GOAL_RPS, 1, Baseline);
+  await measure(GOAL_RPS, 1);
+  const ratios = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    // Each pair's order alternates, so that neither build always runs first.
+    const [first, second] = pair % 2 ? [LoadGenerator, Baseline] : [Baseline, LoadGenerator];
+    const a = await measure(GOAL_RPS, RUN_S, first);
+    const b = await measure(GOAL_RPS, RUN_S, second);
+    const [ours, theirs] = first === LoadGenerator ? [a, b] : [b, a];
+    ratios.push(ours.cpuUsPerRequest / theirs.cpuUsPerRequest);
+    console.log(
+      `  pair ${pair + 1}: this build ${ours.cpuUsPerRequest.toFixed(1)} us CPU/request (achieved ${ours.achieved.toFixed(0)}/s), baseline ${theirs.cpuUsPerRequest.toFixed(1)} us (${theirs.achieved.toFixed(0)}/s): ${(ours.cpuUsPerRequest / theirs.cpuUsPerRequest).toFixed(2)}x [load ${load1()}]`,
+    );
+  }
+  console.log(
+    `this build / baseline, CPU per request: median ${median(ratios).toFixed(2)}x of ${pairs} pairs [load ${load1()}]`,
+  );
+}
 
+async function goal() {
   console.log(`\nat ${GOAL_RPS}/s, in turns (${GOAL_ROUNDS} rounds of ${RUN_S} s each):`);
   // Both measured warm: a second at the rate first (autocannon does the same in its process).
   await measure(GOAL_RPS, 1);
@@ -274,7 +300,17 @@ try {
   console.log(
     `goal: generator ${allHeld ? 'held' : 'did NOT hold'} ${GOAL_RPS.toLocaleString('en')}/s within 1% on one core in ${ours.filter(held).length} of ${ours.length} rounds, ${oursUs.toFixed(0)} us CPU/request vs autocannon ${anchorUs.toFixed(0)} us (${(oursUs / anchorUs).toFixed(2)}x; goal: held and <= 1x): ${allHeld && oursUs <= anchorUs ? 'met' : 'NOT met'} [load ${load1()}]`,
   );
-  if (ThreadedLoad && process.env.THREADED !== '0') await threaded();
+}
+
+try {
+  // JIT, first connections: not what a run-long figure should carry.
+  await measure(200, 1);
+  if (process.env.TRAFFIC_BASELINE) await compare(resolve(process.env.TRAFFIC_BASELINE));
+  else {
+    if (!process.env.GOAL_ONLY) await table();
+    await goal();
+    if (ThreadedLoad && process.env.THREADED !== '0') await threaded();
+  }
 } finally {
   server.kill('SIGTERM');
 }
