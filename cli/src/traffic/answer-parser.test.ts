@@ -205,6 +205,9 @@ describe('AnswerParser', () => {
     const why = `error not an HTTP/1.1 answer: a head above ${MAX_HEAD_BYTES} bytes`;
     expect(story([raw])).toEqual([why]);
     expect(story([raw.subarray(0, 50_000), raw.subarray(50_000)])).toEqual([why]);
+    // In its status line alone.
+    const reason = Buffer.from(`HTTP/1.1 200 ${'x'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`);
+    expect(story([reason.subarray(0, 50_000), reason.subarray(50_000)])).toEqual([why]);
   });
 });
 
@@ -221,10 +224,15 @@ describe('header lines', () => {
   });
 
   it('give every header by its lower-case name, repeats in an array', () => {
-    expect(headerRecord(lines)).toEqual({
+    expect({ ...headerRecord(lines) }).toEqual({
       'content-type': 'application/json',
       'x-served-by': 'replica-2',
       'set-cookie': ['a=1', 'b=2'],
+    });
+    expect(headerRecord('').constructor).toBeUndefined();
+    expect({ ...headerRecord('__proto__: x\r\nConstructor: y\r\n') }).toEqual({
+      ['__proto__']: 'x',
+      constructor: 'y',
     });
   });
 });

@@ -318,12 +318,12 @@ export class AnswerParser {
     for (;;) {
       const eol = lineEnd(buffer, at, end);
       if (eol < 0) return eol === -1 ? -1 : invalid('a stray CR or NUL');
+      if (eol + 1 - start > MAX_HEAD_BYTES) return invalid(`a head above ${MAX_HEAD_BYTES} bytes`);
       const stop = eol > at && buffer[eol - 1] === CR ? eol - 1 : eol;
       if (stop === at) {
         body = eol + 1;
         break;
       }
-      if (eol + 1 - start > MAX_HEAD_BYTES) return invalid(`a head above ${MAX_HEAD_BYTES} bytes`);
       if (buffer[at] === SP || buffer[at] === HT) return invalid('a folded header line (obsolete, RFC 9112)');
       let colon = at;
       while (colon < stop && TOKEN[buffer[colon] as number] === 1) colon++;
@@ -397,7 +397,8 @@ export function headerValue(headers: string, name: string): string | undefined {
 
 /** Every header of a header section: lower-case names, a repeated header's values in an array. */
 export function headerRecord(headers: string): Record<string, string | string[]> {
-  const record: Record<string, string | string[]> = {};
+  // No prototype: a header named constructor or __proto__ is a header like any other.
+  const record: Record<string, string | string[]> = Object.create(null);
   for (let at = 0; at < headers.length; ) {
     const eol = headers.indexOf('\n', at);
     const end = eol === -1 ? headers.length : eol;

@@ -1,6 +1,6 @@
 // The generator against a real HTTP server on 127.0.0.1 whose behaviour each test sets.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UsageError } from '../errors.js';
@@ -159,6 +159,25 @@ describe('LoadGenerator', () => {
     const samples = await run(orders({ rps: 50 }), 100);
     expect(samples.length).toBeGreaterThan(0);
     expect(samples.every((s) => s.servedBy === 'order-service-7')).toBe(true);
+  });
+
+  it('records no replica for an answer without X-Served-By, even one without any header', async () => {
+    // Bare HTTP, as node:http never answers: a status line and nothing else.
+    const bare = createNetServer((socket) => {
+      socket.on('data', () => socket.write('HTTP/1.1 204 No Content\r\n\r\n'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    try {
+      const samples = await run(
+        orders({ rps: 50 }, `http://127.0.0.1:${(bare.address() as AddressInfo).port}`),
+        100,
+      );
+      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.every((s) => s.status === 204 && s.servedBy === undefined)).toBe(true);
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
   });
 
   it('spreads its orders over replicas that a Service balances by connection', async () => {

@@ -486,7 +486,7 @@ export class LoadGenerator {
     const { sample, route } = flight;
     sample.status = flight.status;
     sample.ok = flight.status !== 0 && route.spec.success(flight.status);
-    const servedBy = flight.answer && headerValue(flight.answer, 'x-served-by');
+    const servedBy = flight.answer === undefined ? undefined : headerValue(flight.answer, 'x-served-by');
     if (servedBy !== undefined) sample.servedBy = this.replica(servedBy);
     // A request in flight at stop() still gets its retries: stopping ends new ones, not old ones.
     const retries = route.spec.retryable ? this.retries : 0;
