@@ -15,9 +15,9 @@ import type { RequestSpec } from '../suite/schema.js';
 import { headerRecord, headerValue } from './answer-parser.js';
 import { localTime } from './clock.js';
 import { Connections, type Exchange } from './connections.js';
-import { idempotencyKey } from './idempotency-key.js';
 import { type CompiledReadBack, type CompiledRequest, compileMix } from './mix.js';
 import { type HeaderValues, MissingFieldError, type RenderContext } from './template.js';
+import { idempotencyKey } from './uuid.js';
 
 export { MAX_RPS } from './limits.js';
 

@@ -3,6 +3,7 @@
 // {{pick a "b c"}}; in a read-back also {{response.<path>}}, {{response.headers.<name>}},
 // {{request.path}} and {{request.body.<path>}}. Values are inserted as they are, not URL-encoded.
 import { UsageError } from '../errors.js';
+import { uuidOf } from './uuid.js';
 
 /** A request's templates may only draw values; a read-back's may also use what was sent and answered. */
 export type TemplateScope = 'request' | 'readBack';
@@ -42,18 +43,19 @@ export interface BodyTemplate {
   render(ctx: RenderContext): string;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Bytes of a {{uuid}}, drawn from the PRNG. */
+const drawn = new Uint8Array(16);
 
 /** A version 4 UUID from the PRNG, so that a seeded run repeats its bodies. */
 function uuid(random: () => number): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 16; i += 4) {
     const word = Math.floor(random() * 4_294_967_296);
-    bytes.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
+    drawn[i] = word >>> 24;
+    drawn[i + 1] = (word >>> 16) & 0xff;
+    drawn[i + 2] = (word >>> 8) & 0xff;
+    drawn[i + 3] = word & 0xff;
   }
-  const b = bytes.map((byte, i) => (i === 6 ? (byte & 0x0f) | 0x40 : i === 8 ? (byte & 0x3f) | 0x80 : byte));
-  const h = b.map((byte) => HEX[byte]);
-  return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`;
+  return uuidOf(drawn, 0);
 }
 
 /** Words of a placeholder; "quoted items" keep their spaces (\" and \\ escape inside them). */

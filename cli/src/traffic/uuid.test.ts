@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { idempotencyKey } from './idempotency-key.js';
+import { idempotencyKey } from './uuid.js';
 
 describe('idempotencyKey', () => {
   // 10,000 keys: forty refills of its random bytes.
